@@ -1,0 +1,102 @@
+/// What the hardware behind an analog front end is: fixed at build or power-up.
+public struct FrontEndDescription: Equatable, Sendable {
+    /// Board serial number, printable ASCII, at most 32 bytes.
+    public var serial: [UInt8]
+    /// Microcontroller core clock in hertz.
+    public var clockHertz: UInt32
+    /// Input DAC resolution in bits; codes are signed, ±(2^(bits−1) − 1).
+    public var dacBits: UInt8
+    /// Output ADC resolution in bits; codes are signed, ±(2^(bits−1) − 1).
+    public var adcBits: UInt8
+    /// Number of marker lines (GPIO) the board drives.
+    public var markerLines: UInt8
+    /// The crossbar tiles: geometry and matrix-vector output full scale.
+    public var tiles: [TileInfo]
+    /// Device current at full-scale code in a single-device read.
+    public var deviceReadFullScale: Amperes
+    /// What the hardware can safely do; the firmware's limits never exceed these.
+    public var absoluteLimits: SafetyLimits
+
+    public init(
+        serial: [UInt8], clockHertz: UInt32, dacBits: UInt8, adcBits: UInt8, markerLines: UInt8,
+        tiles: [TileInfo], deviceReadFullScale: Amperes, absoluteLimits: SafetyLimits
+    ) {
+        self.serial = serial
+        self.clockHertz = clockHertz
+        self.dacBits = dacBits
+        self.adcBits = adcBits
+        self.markerLines = markerLines
+        self.tiles = tiles
+        self.deviceReadFullScale = deviceReadFullScale
+        self.absoluteLimits = absoluteLimits
+    }
+
+    /// Largest DAC code magnitude.
+    @inlinable public var dacMaxCode: Int16 { Int16((1 << Int(dacBits - 1)) - 1) }
+    /// Largest ADC code magnitude.
+    @inlinable public var adcMaxCode: Int16 { Int16((1 << Int(adcBits - 1)) - 1) }
+}
+
+/// The small hardware interface the firmware engine is written against: converters, switches,
+/// the pulse timer, marker lines, the temperature sensor and the core's own time.
+///
+/// On the microcontroller it drives real peripherals; in the simulator it is a virtual analog
+/// front end on device physics. Either way the engine is the same code. Calls return when the
+/// operation is complete, so the board's timer (`nanoseconds`) has advanced by its duration.
+///
+/// Crossbar conventions: tile `t` has `rows × columns` weights, each a differential pair of
+/// devices (G⁺, G⁻) in separate physical columns. A forward read drives rows and senses the
+/// differential column currents I_j = Σᵢ Vᵢ·(G⁺ᵢⱼ − G⁻ᵢⱼ); a transposed read drives columns (the
+/// same voltage on both devices of a pair) and senses rows, I_i = Σⱼ Vⱼ·(G⁺ᵢⱼ − G⁻ᵢⱼ).
+/// Positive device voltage potentiates (raises conductance), negative depresses.
+public protocol AnalogFrontEnd {
+    /// The hardware's description.
+    var hardware: FrontEndDescription { get }
+
+    /// The board timer: nanoseconds since power-up.
+    var nanoseconds: UInt64 { get }
+
+    /// Accounts for firmware work: the core is active for `cycles` clock cycles.
+    mutating func run(cycles: UInt32)
+
+    /// Sleeps (core idle, peripherals quiescent) for `nanoseconds`.
+    mutating func sleep(nanoseconds: UInt64)
+
+    /// Sets the input DACs of `tile` and closes the input switches: rows for a forward read,
+    /// columns for a transposed one. `codes` has one code per input line; code c drives
+    /// c / (2^(dacBits−1) − 1) × `fullScale`.
+    mutating func driveInputs(
+        tile: Int, orientation: ReadOrientation, codes: UnsafeBufferPointer<Int16>, fullScale: Volts)
+
+    /// Integrates the output currents over the read window and converts every output line with
+    /// the ADCs, writing signed codes (clipped to ±(2^(adcBits−1) − 1)) into `codes`; then
+    /// releases the inputs to 0 V. Returns how many outputs clipped.
+    mutating func convertOutputs(
+        tile: Int, orientation: ReadOrientation, into codes: UnsafeMutableBufferPointer<Int16>) -> UInt32
+
+    /// Reads one device: applies `voltage` across it alone and converts its current in the
+    /// device-read range. Returns the signed ADC code.
+    mutating func readDevice(tile: Int, row: Int, column: Int, side: DeviceSide, voltage: Volts) -> Int16
+
+    /// Fires one programming pulse on one device: `polarity` +1 applies +`amplitude` (potentiate),
+    /// −1 applies −`amplitude` (depress), for `widthNanoseconds`, current limited to `compliance`.
+    mutating func pulse(
+        tile: Int, row: Int, column: Int, side: DeviceSide, polarity: Int8, amplitude: Volts,
+        widthNanoseconds: UInt32, compliance: Amperes)
+
+    /// Fires one slot of a parallel update on the `side` devices of `tile`. Row i is driven at
+    /// rowDrive[i]·amplitude/2 and column j at −columnDrive[j]·amplitude/2 (drives are −1, 0, +1;
+    /// 0 holds the line at 0 V), so device (i, j) sees (rowDrive[i] + columnDrive[j])·amplitude/2:
+    /// full amplitude at a coincidence of equal drives, half amplitude when half-selected.
+    /// Returns the number of devices that saw full amplitude.
+    mutating func pulseSlot(
+        tile: Int, side: DeviceSide, rowDrive: UnsafeBufferPointer<Int8>,
+        columnDrive: UnsafeBufferPointer<Int8>, amplitude: Volts, widthNanoseconds: UInt32,
+        compliance: Amperes) -> UInt32
+
+    /// Drives the marker lines with `value` (bit k on line k).
+    mutating func setMarkers(_ value: UInt8)
+
+    /// Reads the temperature sensor.
+    mutating func readTemperature() -> Kelvin
+}

@@ -1,0 +1,69 @@
+// swift-tools-version: 6.0
+// Landauer: measuring what learning costs in energy.
+//
+// Folders and dependency direction (see docs/architecture.md):
+//   Firmware/     ground floor, Embedded-Swift subset: units, wire protocol, command engine
+//   Simulators/   device physics and the virtual analog front end        (Firmware)
+//   Drivers/      transports and the board client                        (Firmware)
+//   Calibration/  energy accounting and calibration                      (Firmware)
+//   Sources/      composition layer, CLI, benchmarks                     (all above)
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Landauer",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "landauer", targets: ["landauer"]),
+        .executable(name: "landauer-bench", targets: ["landauer-bench"]),
+        .library(name: "LandauerFirmware", targets: ["LandauerFirmware"]),
+        .library(name: "LandauerSimulators", targets: ["LandauerSimulators"]),
+        .library(name: "LandauerDrivers", targets: ["LandauerDrivers"]),
+        .library(name: "LandauerKit", targets: ["LandauerKit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(name: "LandauerFirmware", path: "Firmware/LandauerFirmware", swiftSettings: strict),
+        .target(
+            name: "LandauerSimulators", dependencies: ["LandauerFirmware"],
+            path: "Simulators/LandauerSimulators", swiftSettings: strict),
+        .target(
+            name: "LandauerDrivers", dependencies: ["LandauerFirmware"],
+            path: "Drivers/LandauerDrivers", swiftSettings: strict),
+        .target(
+            name: "LandauerKit",
+            dependencies: ["LandauerFirmware", "LandauerSimulators", "LandauerDrivers"],
+            path: "Sources/LandauerKit", swiftSettings: strict),
+        .executableTarget(
+            name: "landauer",
+            dependencies: [
+                "LandauerKit", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/landauer", swiftSettings: strict),
+        .executableTarget(
+            name: "landauer-bench",
+            dependencies: [
+                "LandauerKit", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/landauer-bench", swiftSettings: strict),
+        .testTarget(
+            name: "LandauerFirmwareTests", dependencies: ["LandauerFirmware"],
+            path: "Tests/LandauerFirmwareTests", swiftSettings: strict),
+        .testTarget(
+            name: "LandauerSimulatorsTests", dependencies: ["LandauerSimulators", "LandauerFirmware"],
+            path: "Tests/LandauerSimulatorsTests", swiftSettings: strict),
+        .testTarget(
+            name: "LandauerDriversTests",
+            dependencies: ["LandauerDrivers", "LandauerFirmware", "LandauerSimulators", "LandauerKit"],
+            path: "Tests/LandauerDriversTests", swiftSettings: strict),
+        .testTarget(
+            name: "LandauerKitTests", dependencies: ["LandauerKit", "landauer"],
+            path: "Tests/LandauerKitTests", swiftSettings: strict),
+    ],
+    swiftLanguageModes: [.v6]
+)
