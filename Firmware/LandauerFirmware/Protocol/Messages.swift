@@ -567,9 +567,8 @@ public enum Request: Equatable, Sendable {
                 vectorCount: count, vectorLength: length, inputFullScale: fullScale, inputs: inputs))
         case .programPulses:
             let n = Int(try r.u16())
-            if r.remaining < n * PulseCommand.wireSize { throw .truncatedBody(type: frame.type, offset: UInt32(r.remaining < 0 ? 0 : frame.body.count)) }
             var pulses: [PulseCommand] = []
-            pulses.reserveCapacity(n)
+            pulses.reserveCapacity(min(n, r.remaining / PulseCommand.wireSize))
             for _ in 0..<n {
                 let tile = try r.u8()
                 let sideAt = r.offset
