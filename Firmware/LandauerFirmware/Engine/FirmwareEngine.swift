@@ -58,14 +58,16 @@ public struct FirmwareEngine<FrontEnd: AnalogFrontEnd> {
     public mutating func handle(encodedFrame encoded: [UInt8]) -> [UInt8] {
         frontEnd.run(cycles: costs.perFrame &+ costs.perByte &* UInt32(truncatingIfNeeded: encoded.count))
         let frame: Frame
+        let key: UInt32
         do {
-            frame = try Frame.decode(encoded)
+            (frame, key) = try encoded.withUnsafeBufferPointer { (b: UnsafeBufferPointer<UInt8>) throws(ProtocolError) in
+                try Frame.decodeWithChecksum(b)
+            }
         } catch {
             counters.framesRejected &+= 1
             let e = ErrorResponse(code: .badFrame, opcode: 0, index: 0)
             return Response.error(e).frame(answering: .ping, sequence: Self.bestEffortSequence(encoded)).encoded()
         }
-        let key = CRC32.checksum(encoded)
         switch cache.lookup(sequence: frame.sequence, key: key) {
         case .hit(let response):
             counters.retransmitsAnswered &+= 1
@@ -195,7 +197,7 @@ public struct FirmwareEngine<FrontEnd: AnalogFrontEnd> {
     }
 
     @usableFromInline func checkReadVoltage(_ v: Volts, opcode: Opcode) -> ErrorResponse? {
-        if !(v.value > 0) || v > limits.readVoltage {
+        if !(v.value > 0) || exceeds(v.value, limits.readVoltage.value) {
             return ErrorResponse(code: .voltageOutOfLimit, opcode: opcode.rawValue, value: Float(v.value), limit: Float(limits.readVoltage.value))
         }
         return nil
@@ -290,7 +292,7 @@ public struct FirmwareEngine<FrontEnd: AnalogFrontEnd> {
 
     /// Checks a programming amplitude and width against the active limits.
     @usableFromInline func checkPulse(amplitude: Volts, width: UInt32, index: Int, opcode: Opcode) -> ErrorResponse? {
-        if !(amplitude.value > 0) || amplitude > limits.programVoltage {
+        if !(amplitude.value > 0) || exceeds(amplitude.value, limits.programVoltage.value) {
             return ErrorResponse(code: .voltageOutOfLimit, opcode: opcode.rawValue, index: UInt16(truncatingIfNeeded: index), value: Float(amplitude.value), limit: Float(limits.programVoltage.value))
         }
         if width < limits.minPulseWidthNanoseconds {
@@ -429,16 +431,20 @@ public struct FirmwareEngine<FrontEnd: AnalogFrontEnd> {
         func above(_ index: UInt16, _ v: Double, _ limit: Double) -> ErrorResponse {
             ErrorResponse(code: .limitAboveHardware, opcode: op, index: index, value: Float(v), limit: Float(limit))
         }
-        if !(l.programVoltage.value > 0) || l.programVoltage > hw.programVoltage { return .failure(above(0, l.programVoltage.value, hw.programVoltage.value)) }
-        if !(l.readVoltage.value > 0) || l.readVoltage > hw.readVoltage { return .failure(above(1, l.readVoltage.value, hw.readVoltage.value)) }
+        if !(l.programVoltage.value > 0) || exceeds(l.programVoltage.value, hw.programVoltage.value) { return .failure(above(0, l.programVoltage.value, hw.programVoltage.value)) }
+        if !(l.readVoltage.value > 0) || exceeds(l.readVoltage.value, hw.readVoltage.value) { return .failure(above(1, l.readVoltage.value, hw.readVoltage.value)) }
         if l.minPulseWidthNanoseconds < hw.minPulseWidthNanoseconds { return .failure(above(2, Double(l.minPulseWidthNanoseconds), Double(hw.minPulseWidthNanoseconds))) }
         if l.maxPulseWidthNanoseconds > hw.maxPulseWidthNanoseconds || l.maxPulseWidthNanoseconds < l.minPulseWidthNanoseconds { return .failure(above(3, Double(l.maxPulseWidthNanoseconds), Double(hw.maxPulseWidthNanoseconds))) }
-        if !(l.complianceCurrent.value > 0) || l.complianceCurrent > hw.complianceCurrent { return .failure(above(4, l.complianceCurrent.value, hw.complianceCurrent.value)) }
+        if !(l.complianceCurrent.value > 0) || exceeds(l.complianceCurrent.value, hw.complianceCurrent.value) { return .failure(above(4, l.complianceCurrent.value, hw.complianceCurrent.value)) }
         if l.maxPulsesPerRequest > hw.maxPulsesPerRequest { return .failure(above(5, Double(l.maxPulsesPerRequest), Double(hw.maxPulsesPerRequest))) }
         limits = l
         return .success(.limits(l))
     }
 }
+
+/// True when `value` is above `limit` at the wire's binary32 precision: limits travel as f32, so
+/// a value equal to a reported limit after rounding is within it.
+@inlinable func exceeds(_ value: Double, _ limit: Double) -> Bool { Float(value) > Float(limit) }
 
 /// Firmware work in core clock cycles, the engine's cost model for its own time and energy.
 /// Figures are for a Cortex-M4 at tens to hundreds of MHz running this engine.

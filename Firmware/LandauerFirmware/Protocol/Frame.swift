@@ -73,13 +73,23 @@ public struct Frame: Equatable, Sendable {
     /// as found, for the message layer to judge.
     @inlinable
     public static func decode(_ encoded: UnsafeBufferPointer<UInt8>) throws(ProtocolError) -> Frame {
+        try decodeWithChecksum(encoded).frame
+    }
+
+    /// Decodes one encoded frame like `decode(_:)` and also returns the CRC-32 it carried, which
+    /// identifies the request's bytes (the firmware's retransmit cache keys on it).
+    @inlinable
+    public static func decodeWithChecksum(_ encoded: UnsafeBufferPointer<UInt8>) throws(ProtocolError) -> (frame: Frame, checksum: UInt32) {
         var enc = encoded
         if let last = enc.last, last == 0 { enc = UnsafeBufferPointer(rebasing: enc.dropLast()) }
         if enc.count > maxEncoded { throw .frameTooLong(size: UInt32(enc.count), limit: UInt32(maxEncoded)) }
         var raw: [UInt8] = []
         raw.reserveCapacity(enc.count)
         try COBS.decode(enc, into: &raw)
-        return try decodeRaw(raw)
+        let frame = try decodeRaw(raw)
+        let end = raw.count - checksumSize
+        let crc = UInt32(raw[end]) | UInt32(raw[end + 1]) << 8 | UInt32(raw[end + 2]) << 16 | UInt32(raw[end + 3]) << 24
+        return (frame, crc)
     }
 
     /// Decodes one encoded frame held in an array (see `decode(_:)` for buffers).
