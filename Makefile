@@ -1,0 +1,48 @@
+# Landauer — the two commands that do everything:
+#   make demo   install what is missing, then run `landauer demo` on the virtual bench
+#   make test   install what is missing, then build and pass every test (what CI runs)
+
+SYSTEM_PACKAGES := pkg-config libusb-1.0-0-dev libserialport-dev libsqlite3-dev
+SWIFT ?= swift
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+FUZZ_SECONDS ?= 45
+
+.PHONY: demo test setup build bench embedded fuzz clean
+
+## Install the system packages the toolkit needs (Debian/Ubuntu), only those missing.
+setup:
+	@command -v $(SWIFT) >/dev/null || { echo "error: the Swift toolchain (swift) is not on PATH; install Swift 6 from swift.org first" >&2; exit 1; }
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+build: setup
+	$(SWIFT) build
+
+## The main job: the end-to-end path on the in-process virtual bench.
+demo: setup
+	$(SWIFT) run landauer demo
+
+## Every test: the Embedded-Swift cross-compile of the firmware, a short libFuzzer run of the
+## protocol decoder and engine, then the unit and end-to-end tests.
+test: setup
+	$(SWIFT) build --build-tests
+	Firmware/Embedded/check.sh
+	Firmware/Fuzz/run.sh $(FUZZ_SECONDS)
+	$(SWIFT) test --skip-build
+
+## Benchmarks (release build), one JSON object per figure.
+bench: setup
+	$(SWIFT) run -c release landauer-bench board
+
+embedded:
+	Firmware/Embedded/check.sh
+
+fuzz:
+	Firmware/Fuzz/run.sh $(FUZZ_SECONDS)
+
+clean:
+	rm -rf .build fuzz-artifacts
