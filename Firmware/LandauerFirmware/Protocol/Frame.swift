@@ -151,8 +151,23 @@ public struct FrameSplitter: Sendable {
     /// Feeds bytes; calls `emit` for every complete piece, in order.
     @inlinable
     public mutating func feed(_ bytes: UnsafeBufferPointer<UInt8>, _ emit: (Piece) -> Void) {
-        for b in bytes {
-            if b == 0 {
+        var i = 0
+        let n = bytes.count
+        while i < n {
+            // The next delimiter at or after i, or n.
+            var j = i
+            while j < n && bytes[j] != 0 { j += 1 }
+            let run = j - i
+            if overflowing {
+                discarded &+= UInt32(truncatingIfNeeded: run)
+            } else if pending.count + run > limit {
+                overflowing = true
+                discarded = UInt32(truncatingIfNeeded: pending.count + run)
+                pending.removeAll(keepingCapacity: true)
+            } else if run > 0 {
+                pending.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[i..<j]))
+            }
+            if j < n {  // a delimiter ends the current piece
                 if overflowing {
                     emit(.overflow(discarded: discarded))
                     overflowing = false
@@ -161,18 +176,8 @@ public struct FrameSplitter: Sendable {
                     emit(.frame(pending))
                     pending.removeAll(keepingCapacity: true)
                 }
-                continue
             }
-            if overflowing {
-                discarded &+= 1
-                continue
-            }
-            pending.append(b)
-            if pending.count > limit {
-                overflowing = true
-                discarded = UInt32(pending.count)
-                pending.removeAll(keepingCapacity: true)
-            }
+            i = j + 1
         }
     }
 
