@@ -220,6 +220,7 @@ extension FaultInjectingTransport.State {
             }
             if apply(faults(for: frame, direction), to: frame, direction, into: &out, delayed: &later) {
                 pending = []
+                disconnected = true
                 return true
             }
         }
