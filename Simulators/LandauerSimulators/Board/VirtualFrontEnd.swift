@@ -1,0 +1,327 @@
+import LandauerFirmware
+
+/// A change of the marker lines, with the virtual time at which it happened.
+public struct MarkerEvent: Sendable, Equatable {
+    /// When the lines changed.
+    public var time: VirtualTime
+    /// The new value of the lines (bit k on line k).
+    public var value: UInt8
+
+    /// Creates a marker event.
+    public init(time: VirtualTime, value: UInt8) {
+        self.time = time
+        self.value = value
+    }
+}
+
+/// The simulated analog front end: converters, switches, pulse drivers, marker lines and a
+/// temperature sensor on top of simulated crossbar tiles. The real `FirmwareEngine` drives it
+/// exactly as it drives the microcontroller's peripherals.
+///
+/// It owns the virtual clock, the tiles, the energy ledger, the supply waveform and the marker
+/// lines. Every operation advances the clock by its duration and books its energy into the
+/// ledger and the waveform; all time, whatever happens in it, also carries the quiescent power
+/// and the MCU's power (active during `run(cycles:)`, asleep otherwise: the core waits in a
+/// low-power state while the analog hardware works and while the link is idle).
+///
+/// Timing: a read takes DAC settling (in `driveInputs`), then t_read and ⌈outputs / ADCs⌉
+/// conversion rounds (in `convertOutputs`); a single-device read takes all three; a pulse or
+/// slot takes the driver set-up time plus its width.
+public struct VirtualFrontEnd: AnalogFrontEnd, Sendable {
+    /// The configuration the board was built from.
+    public let config: VirtualBoardConfig
+    /// What the firmware learns about the hardware.
+    public let hardware: FrontEndDescription
+    /// The virtual clock.
+    public private(set) var clock = VirtualClock()
+    /// The crossbar tiles (ground truth; tests may set conductances through them, but must not
+    /// replace a tile by one of another geometry).
+    public var tiles: [CrossbarTile]
+    /// Ground-truth energy by event kind and rail.
+    public private(set) var ledger = EnergyLedger()
+    /// The board's supply current over time.
+    public private(set) var waveform: SupplyWaveform
+    /// The value the marker lines carry now.
+    public private(set) var markers: UInt8 = 0
+    /// Every change of the marker lines, in time order (the lines are 0 at power-up).
+    public private(set) var markerHistory: [MarkerEvent] = []
+    /// The array's temperature now (sets the thermal noise; the sensor reads it).
+    public var temperature: Kelvin
+
+    private var readRandom: [SimulationRandom]
+    private var sensorRandom: SimulationRandom
+    private let clockHertz: UInt64
+    private let settlePicoseconds: UInt64
+    private let readPicoseconds: UInt64
+    private let conversionPicoseconds: UInt64
+    private let setupPicoseconds: UInt64
+    private let sensorPicoseconds: UInt64
+    private let dacMaxCode: Double
+    private let adcMaxCode: Double
+    private let markerMask: UInt8
+    private var inputVolts: [Double]
+    private var currents: [Double]
+    private var driven = false
+    private var drivenTile = -1
+    private var drivenOrientation = ReadOrientation.forward
+
+    /// Builds a front end (and its tiles, from the configuration's seed) at power-up, time zero.
+    public init(config: VirtualBoardConfig) {
+        let problems = config.problems()
+        precondition(problems.isEmpty, "invalid board configuration: \(problems)")
+        self.config = config
+        hardware = config.frontEndDescription
+        tiles = config.tiles.indices.map { k in
+            CrossbarTile(
+                rows: config.tiles[k].rows, columns: config.tiles[k].columns, model: config.deviceModel,
+                window: config.conductanceWindow, stuckFraction: config.stuckFraction,
+                initialConductance: config.initialConductance, seed: config.seed, index: k)
+        }
+        waveform = SupplyWaveform(binWidth: config.waveformBinWidth, supplyVoltage: config.supplyVoltage, retentionLimit: config.waveformRetention)
+        temperature = config.temperature
+        readRandom = config.tiles.indices.map { SimulationRandom(seed: config.seed, purpose: .readNoise, index: $0) }
+        sensorRandom = SimulationRandom(seed: config.seed, purpose: .sensorNoise)
+        clockHertz = UInt64(config.clock.value.rounded())
+        settlePicoseconds = VirtualTime(rounding: config.dacSettleTime).picoseconds
+        readPicoseconds = VirtualTime(rounding: config.readTime).picoseconds
+        conversionPicoseconds = VirtualTime(rounding: config.adcConversionTime).picoseconds
+        setupPicoseconds = VirtualTime(rounding: config.pulseSetupTime).picoseconds
+        sensorPicoseconds = VirtualTime(rounding: config.temperatureReadTime).picoseconds
+        dacMaxCode = Double((1 << Int(config.dacBits - 1)) - 1)
+        adcMaxCode = Double((1 << Int(config.adcBits - 1)) - 1)
+        markerMask = config.markerLines >= 8 ? 0xFF : UInt8((1 << Int(config.markerLines)) - 1)
+        let lines = config.tiles.reduce(0) { max($0, $1.rows, $1.columns) }
+        inputVolts = [Double](repeating: 0, count: lines)
+        currents = [Double](repeating: 0, count: lines)
+    }
+
+    /// Builds the front end of a configuration (the reference board by default).
+    public init() { self.init(config: .default) }
+
+    // MARK: Time and background energy
+
+    /// The virtual time now.
+    public var now: VirtualTime { clock.now }
+
+    /// The board timer: nanoseconds since power-up.
+    public var nanoseconds: UInt64 { clock.nanoseconds }
+
+    /// Moves time on by `picoseconds`, booking the quiescent power and the MCU's power (active
+    /// or asleep) over it. Returns the span covered.
+    @discardableResult
+    private mutating func spend(_ picoseconds: UInt64, active: Bool) -> Range<VirtualTime> {
+        if picoseconds == 0 { return clock.now..<clock.now }
+        let span = clock.advance(picoseconds: picoseconds)
+        let dt = Double(picoseconds) * 1e-12
+        let quiescent = config.quiescentPower.value * dt
+        let core = (active ? config.mcuActivePower : config.mcuSleepPower).value * dt
+        ledger.record(.quiescent, energy: Joules(quiescent))
+        ledger.record(active ? .mcuActive : .mcuSleep, energy: Joules(core))
+        waveform.deposit(Joules(quiescent + core), over: span)
+        return span
+    }
+
+    /// Books an event's energy in the ledger and spreads it over `span` in the waveform.
+    private mutating func book(_ kind: EnergyEventKind, _ energy: Double, count: UInt64, over span: Range<VirtualTime>) {
+        if count == 0 && energy == 0 { return }
+        ledger.record(kind, energy: Joules(energy), count: count)
+        waveform.deposit(Joules(energy), over: span)
+    }
+
+    /// Idles for `duration` with the core asleep (host think time, link waits).
+    public mutating func idle(for duration: VirtualTime) {
+        spend(duration.picoseconds, active: false)
+    }
+
+    /// Idles for `duration` (rounded to the picosecond) with the core asleep.
+    public mutating func advance(by duration: Seconds) {
+        spend(VirtualTime(rounding: duration).picoseconds, active: false)
+    }
+
+    /// Accounts for firmware work: `cycles` core cycles at the configured clock, exactly (the
+    /// sub-picosecond remainder carries over), with the core active.
+    public mutating func run(cycles: UInt32) {
+        let ps = clock.picoseconds(forCycles: cycles, clockHertz: clockHertz)
+        spend(ps, active: true)
+    }
+
+    /// Sleeps (core idle, peripherals quiescent) for `nanoseconds`.
+    public mutating func sleep(nanoseconds: UInt64) {
+        spend(nanoseconds * 1000, active: false)
+    }
+
+    /// Hands out the completed bins of the supply waveform, up to `time` (default: now).
+    public mutating func drainSupplyWaveform(upTo time: VirtualTime? = nil) -> SupplyWaveformChunk {
+        waveform.drainCompletedBins(upTo: min(time ?? clock.now, clock.now))
+    }
+
+    // MARK: Reads
+
+    /// The noise model in force: thermal density factor 4·k_B·T·Δf (A²/S) or 0.
+    private var thermalFactor: Double {
+        config.thermalNoise ? 4 * PhysicalConstants.boltzmann.value * temperature.value * config.effectiveReadBandwidth.value : 0
+    }
+
+    /// Sets the input DACs of `tile`: code c drives c / (2^(dacBits−1) − 1) × `fullScale`. Takes
+    /// the DAC settling time; books one DAC update per input line.
+    public mutating func driveInputs(tile: Int, orientation: ReadOrientation, codes: UnsafeBufferPointer<Int16>, fullScale: Volts) {
+        precondition(tile >= 0 && tile < tiles.count, "tile out of range")
+        let n = orientation == .forward ? tiles[tile].rows : tiles[tile].columns
+        precondition(codes.count == n, "one DAC code per input line")
+        let scale = fullScale.value / dacMaxCode
+        for k in 0..<n { inputVolts[k] = Double(codes[k]) * scale }
+        driven = true
+        drivenTile = tile
+        drivenOrientation = orientation
+        let span = spend(settlePicoseconds, active: false)
+        book(.dacUpdate, config.dacUpdateEnergy.value * Double(n), count: UInt64(n), over: span)
+    }
+
+    /// Integrates the output currents over t_read (with Johnson–Nyquist and extra read noise,
+    /// one Gaussian per output), converts them (code = round(I / I_LSB), clipped), releases the
+    /// inputs, and returns how many outputs hit a full-scale code. Inputs not driven for this
+    /// tile and orientation read as 0 V.
+    public mutating func convertOutputs(tile: Int, orientation: ReadOrientation, into codes: UnsafeMutableBufferPointer<Int16>) -> UInt32 {
+        precondition(tile >= 0 && tile < tiles.count, "tile out of range")
+        let nIn = orientation == .forward ? tiles[tile].rows : tiles[tile].columns
+        let nOut = orientation == .forward ? tiles[tile].columns : tiles[tile].rows
+        precondition(codes.count == nOut, "one ADC code per output line")
+        if !(driven && drivenTile == tile && drivenOrientation == orientation) {
+            for k in 0..<nIn { inputVolts[k] = 0 }
+        }
+        driven = false
+        tiles[tile].refreshCaches()
+        let fullScale = hardware.tiles[tile].outputFullScale.value
+        let readPower: Double = inputVolts.withUnsafeBufferPointer { vin in
+            currents.withUnsafeMutableBufferPointer { out in
+                let input = UnsafeBufferPointer(rebasing: vin[0..<nIn])
+                tiles[tile].outputCurrents(orientation: orientation, inputs: input, into: UnsafeMutableBufferPointer(rebasing: out[0..<nOut]))
+                return tiles[tile].readPower(orientation: orientation, inputs: input)
+            }
+        }
+        let thermal = thermalFactor
+        let extra = config.readNoiseFraction * fullScale
+        let extraVariance = extra * extra
+        let noisy = thermal > 0 || extraVariance > 0
+        let inverseLSB = adcMaxCode / fullScale
+        let maxCode = adcMaxCode
+        var saturated: UInt32 = 0
+        var random = readRandom[tile]
+        let loads = orientation == .forward ? tiles[tile].columnLoad : tiles[tile].rowLoad
+        currents.withUnsafeBufferPointer { cur in
+            loads.withUnsafeBufferPointer { load in
+                for k in 0..<nOut {
+                    var i = cur[k]
+                    if noisy {
+                        i += (thermal * load[k] + extraVariance).squareRoot() * random.gaussian()
+                    }
+                    var q = (i * inverseLSB).rounded()
+                    if !(q < maxCode) { q = maxCode }  // also catches NaN
+                    if q < -maxCode { q = -maxCode }
+                    if q == maxCode || q == -maxCode { saturated += 1 }
+                    codes[k] = Int16(q)
+                }
+            }
+        }
+        readRandom[tile] = random
+        let readSpan = spend(readPicoseconds, active: false)
+        book(.arrayRead, readPower * config.readTime.value, count: 1, over: readSpan)
+        let rounds = (nOut + config.adcsPerTile - 1) / config.adcsPerTile
+        let convertSpan = spend(conversionPicoseconds * UInt64(rounds), active: false)
+        book(.adcConversion, config.adcConversionEnergy.value * Double(nOut), count: UInt64(nOut), over: convertSpan)
+        return saturated
+    }
+
+    /// Reads one device: `voltage` on its row, its physical column sensed (the other columns
+    /// float, so only this device carries the read current; every device on the sensed column
+    /// adds thermal noise), converted in the device-read range.
+    public mutating func readDevice(tile: Int, row: Int, column: Int, side: DeviceSide, voltage: Volts) -> Int16 {
+        precondition(tile >= 0 && tile < tiles.count, "tile out of range")
+        tiles[tile].refreshCaches()
+        let g = tiles[tile].conductance(row: row, column: column, side: side).value
+        let v = voltage.value
+        var i = v * g
+        let fullScale = hardware.deviceReadFullScale.value
+        let extra = config.readNoiseFraction * fullScale
+        let variance = thermalFactor * tiles[tile].physicalColumnLoad(column, side: side) + extra * extra
+        if variance > 0 { i += variance.squareRoot() * readRandom[tile].gaussian() }
+        var q = (i * adcMaxCode / fullScale).rounded()
+        if !(q < adcMaxCode) { q = adcMaxCode }
+        if q < -adcMaxCode { q = -adcMaxCode }
+        let settle = spend(settlePicoseconds, active: false)
+        book(.dacUpdate, config.dacUpdateEnergy.value, count: 1, over: settle)
+        let read = spend(readPicoseconds, active: false)
+        book(.deviceRead, v * v * g * config.readTime.value, count: 1, over: read)
+        let convert = spend(conversionPicoseconds, active: false)
+        book(.adcConversion, config.adcConversionEnergy.value, count: 1, over: convert)
+        return Int16(q)
+    }
+
+    // MARK: Programming
+
+    /// Fires one pulse of ±`amplitude` on one device (after the driver set-up time). Books the
+    /// device's energy |V|·min(|V|·(G_before + G_after)/2, I_c)·t and the line charging C·V².
+    public mutating func pulse(
+        tile: Int, row: Int, column: Int, side: DeviceSide, polarity: Int8, amplitude: Volts,
+        widthNanoseconds: UInt32, compliance: Amperes
+    ) {
+        precondition(tile >= 0 && tile < tiles.count, "tile out of range")
+        let v = Volts(Double(polarity) * amplitude.value)
+        let width = Seconds(nanoseconds: UInt64(widthNanoseconds))
+        spend(setupPicoseconds, active: false)
+        let (before, after) = tiles[tile].applyPulse(row: row, column: column, side: side, voltage: v, width: width, compliance: compliance)
+        let span = spend(UInt64(widthNanoseconds) * 1000, active: false)
+        book(.programmingPulse, CrossbarTile.pulseEnergy(voltage: v, before: before, after: after, width: width, compliance: compliance).value, count: 1, over: span)
+        book(.lineCharging, config.lineCapacitance.value * v.value * v.value, count: 1, over: span)
+    }
+
+    /// Fires one slot of a parallel update (see `AnalogFrontEnd`). Books fully selected devices
+    /// as programming pulses, half-selected ones as half-select disturb, and (V/2)²·C per driven
+    /// line. Returns the number of fully selected devices.
+    public mutating func pulseSlot(
+        tile: Int, side: DeviceSide, rowDrive: UnsafeBufferPointer<Int8>, columnDrive: UnsafeBufferPointer<Int8>,
+        amplitude: Volts, widthNanoseconds: UInt32, compliance: Amperes
+    ) -> UInt32 {
+        precondition(tile >= 0 && tile < tiles.count, "tile out of range")
+        let width = Seconds(nanoseconds: UInt64(widthNanoseconds))
+        spend(setupPicoseconds, active: false)
+        let outcome = tiles[tile].applySlot(side: side, rowDrive: rowDrive, columnDrive: columnDrive, amplitude: amplitude, width: width, compliance: compliance)
+        let span = spend(UInt64(widthNanoseconds) * 1000, active: false)
+        book(.programmingPulse, outcome.fullEnergy.value, count: UInt64(outcome.fullySelected), over: span)
+        book(.halfSelectDisturb, outcome.halfEnergy.value, count: UInt64(outcome.halfSelected), over: span)
+        let halfV = 0.5 * amplitude.value
+        book(.lineCharging, config.lineCapacitance.value * halfV * halfV * Double(outcome.drivenLines), count: UInt64(outcome.drivenLines), over: span)
+        return UInt32(outcome.fullySelected)
+    }
+
+    // MARK: Markers and sensor
+
+    /// Drives the marker lines (bits beyond the board's lines are dropped); each change is
+    /// recorded with its virtual time.
+    public mutating func setMarkers(_ value: UInt8) {
+        let v = value & markerMask
+        if v != markers {
+            markers = v
+            markerHistory.append(MarkerEvent(time: clock.now, value: v))
+        }
+    }
+
+    /// The value the marker lines carried at `time`.
+    public func markers(at time: VirtualTime) -> UInt8 {
+        var value: UInt8 = 0
+        for e in markerHistory {
+            if e.time > time { break }
+            value = e.value
+        }
+        return value
+    }
+
+    /// Reads the temperature sensor: the array temperature plus the sensor's noise, quantised to
+    /// 1/16 K. Takes the sensor's conversion time.
+    public mutating func readTemperature() -> Kelvin {
+        spend(sensorPicoseconds, active: false)
+        var t = temperature.value
+        if config.temperatureSensorNoise.value > 0 { t += config.temperatureSensorNoise.value * sensorRandom.gaussian() }
+        return Kelvin((t * 16).rounded() / 16)
+    }
+}
