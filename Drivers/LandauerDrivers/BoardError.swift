@@ -13,7 +13,7 @@ public struct BoardErrorContext: Sendable, Equatable {
     /// Time from the first send to the failure.
     public var elapsed: Duration
     /// The encoded frame received that bears on the failure (a refusal, a corrupted or malformed
-    /// response), or empty.
+    /// response), without its 0x00 delimiter; empty when there is none.
     public var rawBytes: [UInt8]
 
     /// Creates a context.
@@ -108,7 +108,7 @@ public enum BoardError: Error, Sendable, Equatable, CustomStringConvertible {
             return "the response from \(c.device) to \(request) has type \(ProtocolText.hex(type))\(expected) "
                 + "or does not match the request [\(Self.trail(c))]"
         case .incompatibleBoard(let board, let host, _):
-            return "\(c.device) speaks protocol version \(board) and this host speaks \(host) [\(Self.trail(c))]: "
+            return "\(c.device) answered \(request) in protocol version \(board) and this host speaks \(host) [\(Self.trail(c))]: "
                 + "update the firmware or the host software so they match"
         case .invalidRequest(let reason, _):
             return "\(request) was not sent to \(c.device): \(reason)"

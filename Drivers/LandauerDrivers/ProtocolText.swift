@@ -68,7 +68,9 @@ enum ProtocolText {
         switch e.code {
         case .malformedBody: return "at body offset \(e.index)"
         case .limitAboveHardware: return nil
-        case .badFrame, .unsupportedVersion, .unknownOpcode, .busy, .sequenceReused, .responseTooLarge: return nil
+        case .badFrame, .unsupportedVersion, .unknownOpcode, .busy, .sequenceReused, .responseTooLarge,
+            .pulseCountOutOfLimit:
+            return nil
         default: break
         }
         switch op {
@@ -89,7 +91,11 @@ enum ProtocolText {
 
     private static func volts(_ v: Float) -> String { "\(v) V" }
     private static func nanoseconds(_ v: Float) -> String { "\(Int64(v)) ns" }
-    private static func amperes(_ v: Float) -> String { Amperes(Double(v)).formatted(significantDigits: 3) }
+    private static func amperes(_ v: Float) -> String { Amperes(decimal(v)).formatted(significantDigits: 3) }
+
+    /// The `Double` nearest the shortest decimal form of `v` (1e-4 rather than 9.99999974e-5), so
+    /// values that crossed the wire as binary32 print as they were written.
+    private static func decimal(_ v: Float) -> Double { Double("\(v)") ?? Double(v) }
     private static func count(_ v: Float) -> String { "\(Int64(v))" }
 
     private static func reason(_ e: ErrorResponse) -> String {

@@ -64,13 +64,13 @@ final class ScriptedBoard: Sendable {
 
     static let sampleLimits = SafetyLimits(
         programVoltage: Volts(3.0), readVoltage: Volts(0.5), minPulseWidthNanoseconds: 10,
-        maxPulseWidthNanoseconds: 100_000, complianceCurrent: Amperes(1e-4), maxPulsesPerRequest: 1000)
+        maxPulseWidthNanoseconds: 100_000, complianceCurrent: Amperes(Double(Float(1e-4))), maxPulsesPerRequest: 1000)
 
     static let sampleInfo = BoardInfo(
         protocolVersion: ProtocolVersion.current, firmwareVersion: FirmwareVersion(major: 0, minor: 1, patch: 0),
         serial: Array("SCRIPTED".utf8), clockHertz: 64_000_000, dacBits: 8, adcBits: 12, markerLines: 8,
-        maxRequestBody: 2048, deviceReadFullScale: Amperes(1e-5),
-        tiles: [TileInfo(rows: 8, columns: 4, outputFullScale: Amperes(1e-5))], absoluteLimits: sampleLimits,
+        maxRequestBody: 2048, deviceReadFullScale: Amperes(Double(Float(1e-5))),
+        tiles: [TileInfo(rows: 8, columns: 4, outputFullScale: Amperes(Double(Float(1e-5))))], absoluteLimits: sampleLimits,
         activeLimits: sampleLimits)
 
     /// Requests received so far, in order (retransmissions included).
