@@ -111,6 +111,8 @@ struct DevicePhysics: Sendable {
         case .ideal: return s
         case .constant, .softBounds, .expStep: return gMin + (s - wMin) * gPerW
         case .vteam:
+            if s <= 0 { return gMax }
+            if s >= 1 { return gMin }
             switch vteam.resistance {
             case .linear: return 1 / (rOn + s * (rOff - rOn))
             case .exponential: return 1 / (rOn * LibM.exponential(lambda * s))
@@ -124,6 +126,8 @@ struct DevicePhysics: Sendable {
         case .ideal: return g
         case .constant, .softBounds, .expStep: return wMin + (g - gMin) / gPerW
         case .vteam:
+            if g >= gMax { return 0 }
+            if g <= gMin { return 1 }
             let x: Double
             switch vteam.resistance {
             case .linear: x = (1 / g - rOn) / (rOff - rOn)
