@@ -34,7 +34,7 @@ struct InMemoryPipeTests {
         #expect(c.endpoint == "memory:a")
         #expect(c.timeout == .milliseconds(50))
         #expect(elapsed >= .milliseconds(50))
-        #expect(elapsed < .milliseconds(1000))
+        #expect(elapsed < .seconds(3))
     }
 
     @Test func zeroTimeoutReturnsAtOnce() async {

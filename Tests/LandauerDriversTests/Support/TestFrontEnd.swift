@@ -78,16 +78,24 @@ struct TestFrontEnd: AnalogFrontEnd {
         let columns = Int(hardware.tiles[tile].columns)
         let maxCode = Int(hardware.adcMaxCode)
         var saturated: UInt32 = 0
-        for o in 0..<codes.count {
-            var sum = 0
-            for i in 0..<driven.count {
-                let (row, column) = orientation == .forward ? (i, o) : (o, i)
-                let k = row * columns + column
-                sum += Int(driven[i]) * (g[tile][0][k] - g[tile][1][k])
+        let forward = orientation == .forward
+        g[tile][0].withUnsafeBufferPointer { plus in
+            g[tile][1].withUnsafeBufferPointer { minus in
+                driven.withUnsafeBufferPointer { x in
+                    for o in 0..<codes.count {
+                        var sum = 0
+                        var k = forward ? o : o * columns
+                        let stride = forward ? columns : 1
+                        for i in 0..<x.count {
+                            sum &+= Int(x[i]) &* (plus[k] &- minus[k])
+                            k &+= stride
+                        }
+                        let code = sum / Self.outputDivisor
+                        if code > maxCode || code < -maxCode { saturated += 1 }
+                        codes[o] = Int16(max(-maxCode, min(maxCode, code)))
+                    }
+                }
             }
-            let code = sum / Self.outputDivisor
-            if code > maxCode || code < -maxCode { saturated += 1 }
-            codes[o] = Int16(max(-maxCode, min(maxCode, code)))
         }
         driven = []
         nanoseconds &+= 1_000
