@@ -60,6 +60,14 @@ public final class FaultInjectingTransport: Transport {
         state.withLock { $0.oneShot[direction, default: []].append(fault) }
     }
 
+    /// Makes every delayed inbound frame due now, so the next read returns it: a late answer
+    /// delivered at the moment a test chooses rather than after a wall-clock wait.
+    public func releaseDelayed() {
+        state.withLock { s in
+            for i in s.delayed.indices { s.delayed[i].due = .now }
+        }
+    }
+
     /// Replaces the plan; frame ordinals keep counting from where they are.
     public func setPlan(_ plan: FaultPlan) {
         state.withLock { s in

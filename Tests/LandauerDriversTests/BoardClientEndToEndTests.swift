@@ -63,12 +63,12 @@ struct BoardClientEndToEndTests {
     @Test func aLargeBatchIsSplitAcrossFramesAndJoined() async throws {
         let rig = Rig(timeout: .seconds(5))
         _ = try await rig.client.hello()
-        let x = Self.inputs(600 * 64, seed: 11)
+        let x = Self.inputs(520 * 64, seed: 11)
         let result = try await rig.client.matrixVector(tile: 1, vectorLength: 64, inputs: x, inputFullScale: Volts(0.2))
-        #expect(result.vectorCount == 600 && result.outputLength == 32)
+        #expect(result.vectorCount == 520 && result.outputLength == 32)
         #expect(result.outputs == rig.board.frontEnd.expectedOutputs(tile: 1, orientation: .forward, inputs: x))
-        #expect(rig.board.counters.vectorReads == 600)
-        #expect(await rig.client.statistics.requests == 3)  // HELLO and 511 + 89 vectors
+        #expect(rig.board.counters.vectorReads == 520)
+        #expect(await rig.client.statistics.requests == 3)  // HELLO and 511 + 9 vectors
     }
 
     @Test func theOtherRequestsWorkAgainstTheEngine() async throws {
@@ -158,13 +158,10 @@ struct BoardClientEndToEndTests {
     @Test func aLateResponseIsOvertakenByTheCachedOneAndDiscardedLater() async throws {
         let rig = Rig(timeout: .milliseconds(50))
         _ = try await rig.client.hello()
-        rig.link.inject(.delay(.milliseconds(600)), direction: .inbound)
+        rig.link.inject(.delay(.seconds(3600)), direction: .inbound)
         _ = try await rig.client.program(pulses: Self.pulses(5))
-        let start = ContinuousClock.now
-        while await rig.client.statistics.staleResponses == 0 && ContinuousClock.now - start < .seconds(10) {
-            _ = try await rig.client.temperature()
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        rig.link.releaseDelayed()  // the first answer turns up at last
+        _ = try await rig.client.temperature()
         #expect(rig.board.pulseCount == 5)
         let s = await rig.client.statistics
         #expect(s.timeouts == 1 && s.retries == 1 && s.staleResponses == 1, "\(s)")
@@ -268,6 +265,7 @@ struct BoardClientEndToEndTests {
         let start = ContinuousClock.now
         for _ in 0..<frames {
             _ = try await rig.client.matrixVector(tile: 1, vectorLength: 64, inputs: x, inputFullScale: Volts(0.2))
+            await Task.yield()  // the loopback never suspends; let other tests' timers run
         }
         let elapsed = ContinuousClock.now - start
         let rate = Double(frames * 100) / (milliseconds(elapsed) / 1000)

@@ -48,14 +48,17 @@ struct TestFrontEnd: AnalogFrontEnd {
         let t = hardware.tiles[tile]
         let (nIn, nOut) = orientation == .forward ? (Int(t.rows), Int(t.columns)) : (Int(t.columns), Int(t.rows))
         let maxCode = Int(hardware.adcMaxCode)
+        // w[o][i]: the weight between output o and input i.
+        let w = (0..<nOut).map { o in
+            (0..<nIn).map { i in
+                orientation == .forward ? weight(tile: tile, row: i, column: o) : weight(tile: tile, row: o, column: i)
+            }
+        }
         var out: [Int16] = []
         for v in 0..<(inputs.count / nIn) {
+            let x = inputs[(v * nIn)..<((v + 1) * nIn)]
             for o in 0..<nOut {
-                var sum = 0
-                for i in 0..<nIn {
-                    let w = orientation == .forward ? weight(tile: tile, row: i, column: o) : weight(tile: tile, row: o, column: i)
-                    sum += Int(inputs[v * nIn + i]) * w
-                }
+                let sum = zip(x, w[o]).reduce(0) { $0 + Int($1.0) * $1.1 }
                 out.append(Int16(max(-maxCode, min(maxCode, sum / Self.outputDivisor))))
             }
         }
