@@ -34,18 +34,48 @@ extension PhysicalQuantity where Self: UnitSymbol {
         guard v.isFinite, v != 0 else { return "\(v) \(Self.symbol)" }
         let m = v < 0 ? -v : v
         let (scale, prefix) = prefixes.first { m >= $0.0 } ?? prefixes[prefixes.count - 1]
-        return "\(SignificantDigits.format(v / scale, digits: significantDigits)) \(prefix)\(Self.symbol)"
+        return "\(SignificantDigits.plain(v < 0 ? -v / scale : v / scale, digits: significantDigits).withSign(v < 0)) \(prefix)\(Self.symbol)"
     }
 }
 
-enum SignificantDigits {
-    /// Formats `x` with `digits` significant digits without Foundation.
-    static func format(_ x: Double, digits: Int) -> String {
+extension String {
+    fileprivate func withSign(_ negative: Bool) -> String { negative ? "-" + self : self }
+}
+
+/// Number formatting with a number of significant digits, without Foundation.
+public enum SignificantDigits {
+    /// Formats `x` with `digits` significant digits: plain for 10⁻³ ≤ |x| < 10⁶, else with an
+    /// exponent ("1.23e-7").
+    public static func format(_ x: Double, digits: Int) -> String {
+        guard x.isFinite else { return "\(x)" }
+        if x == 0 { return "0" }
         let m = x < 0 ? -x : x
+        if m >= 1e6 || m < 1e-3 {
+            var e = 0
+            var v = m
+            while v >= 10 { v /= 10; e += 1 }
+            while v < 1 { v *= 10; e -= 1 }
+            var mantissa = plain(v, digits: digits)
+            if mantissa.hasPrefix("10") && !mantissa.hasPrefix("10.") || mantissa == "10" {  // rounding carried over
+                mantissa = plain(v / 10, digits: digits)
+                e += 1
+            }
+            return (x < 0 ? "-" : "") + mantissa + "e" + String(e)
+        }
+        return (x < 0 ? "-" : "") + plain(m, digits: digits)
+    }
+
+    /// `m` ≥ 0 with `digits` significant digits in positional notation.
+    static func plain(_ m: Double, digits: Int) -> String {
         var intDigits = 1
         var t = m
         while t >= 10 { t /= 10; intDigits += 1 }
-        let decimals = max(0, digits - intDigits)
+        var leadingZeros = 0
+        if m > 0 && m < 1 {
+            t = m
+            while t < 0.1 { t *= 10; leadingZeros += 1 }
+        }
+        let decimals = m < 1 ? digits + leadingZeros : max(0, digits - intDigits)
         var p = 1.0
         for _ in 0..<decimals { p *= 10 }
         let r = (m * p).rounded() / p
@@ -56,7 +86,7 @@ enum SignificantDigits {
             for _ in 0..<decimals { fs = String(frac % 10) + fs; frac /= 10 }
             s += "." + fs
         }
-        return (x < 0 ? "-" : "") + s
+        return s
     }
 }
 #endif

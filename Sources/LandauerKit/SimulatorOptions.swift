@@ -1,0 +1,73 @@
+import LandauerFirmware
+import LandauerSimulators
+
+/// How a `sim` connection string configures the virtual board.
+///
+/// `sim:?profile=ideal&device=vteam&seed=7&temperature=310&noise=off&stuck=0.05`
+public enum SimulatorOptions {
+    /// The option keys `sim` understands, with what each means.
+    public static let help: [(key: String, meaning: String)] = [
+        ("profile", "default (reference board: ReRAM exp-step devices, noise on) or ideal (ideal devices, no noise)"),
+        ("device", "device model: " + DeviceModel.names.joined(separator: ", ")),
+        ("seed", "master seed of every random stream (unsigned integer)"),
+        ("temperature", "board temperature in kelvins"),
+        ("noise", "on or off: thermal (Johnson–Nyquist) and extra read noise"),
+        ("readnoise", "extra read noise, standard deviation as a fraction of output full scale"),
+        ("stuck", "fraction of stuck devices, 0…1"),
+        ("link", "link rate in bytes per second"),
+        ("retention", "supply-waveform bins kept in memory (1 µs each; default: all, for runs a meter does not drain)"),
+    ]
+
+    /// The board configuration a `sim` connection string describes.
+    public static func config(from connection: ConnectionString) throws(ConnectionError) -> VirtualBoardConfig {
+        try connection.rejectUnknownOptions(help.map(\.key))
+        var config: VirtualBoardConfig
+        switch connection["profile"] ?? "default" {
+        case "default": config = .default
+        case "ideal": config = .ideal
+        case let other:
+            throw .badOption(connection.description, key: "profile", value: other, expected: "default or ideal")
+        }
+        if let name = connection["device"] {
+            guard let model = DeviceModel(named: name) else {
+                throw .badOption(connection.description, key: "device", value: name, expected: DeviceModel.names.joined(separator: ", "))
+            }
+            config.deviceModel = model
+        }
+        if let seed = try connection.value("seed", as: UInt64.self) { config.seed = seed }
+        if let t = try connection.value("temperature", as: Double.self) {
+            guard t > 0, t.isFinite else { throw .badOption(connection.description, key: "temperature", value: "\(t)", expected: "a positive temperature in kelvins") }
+            config.temperature = Kelvin(t)
+        }
+        if let noise = connection["noise"] {
+            switch noise {
+            case "on": config.thermalNoise = true
+            case "off":
+                config.thermalNoise = false
+                config.readNoiseFraction = 0
+            default: throw .badOption(connection.description, key: "noise", value: noise, expected: "on or off")
+            }
+        }
+        if let r = try connection.value("readnoise", as: Double.self) {
+            guard r >= 0, r.isFinite else { throw .badOption(connection.description, key: "readnoise", value: "\(r)", expected: "a non-negative fraction") }
+            config.readNoiseFraction = r
+        }
+        if let s = try connection.value("stuck", as: Double.self) {
+            guard s >= 0, s <= 1 else { throw .badOption(connection.description, key: "stuck", value: "\(s)", expected: "a fraction in 0…1") }
+            config.stuckFraction = s
+        }
+        if let l = try connection.value("link", as: Double.self) {
+            guard l > 0, l.isFinite else { throw .badOption(connection.description, key: "link", value: "\(l)", expected: "a positive rate in bytes per second") }
+            config.linkBytesPerSecond = l
+        }
+        if let r = try connection.value("retention", as: Int.self) {
+            guard r > 0 else { throw .badOption(connection.description, key: "retention", value: "\(r)", expected: "a positive number of bins") }
+            config.waveformRetention = r
+        }
+        let problems = config.problems()
+        if !problems.isEmpty {
+            throw .malformed(connection.description, reason: "invalid virtual board: " + problems.joined(separator: "; "))
+        }
+        return config
+    }
+}
