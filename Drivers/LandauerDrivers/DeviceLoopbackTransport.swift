@@ -16,6 +16,19 @@ import Synchronization
 /// `IdleReads` chooses whether it waits for that up to its timeout (the honest behaviour of a
 /// link, the default) or throws `.timeout` at once (for virtual-time runs where waiting in real
 /// time would only slow the run down).
+///
+/// Serving a firmware engine in process:
+/// ```swift
+/// let engine = Mutex(FirmwareEngine(frontEnd: virtualFrontEnd))
+/// let link = DeviceLoopbackTransport(endpoint: "sim:board") { bytes in
+///     engine.withLock { e in
+///         var out: [UInt8] = []
+///         e.receive(bytes) { out += $0 }
+///         return out
+///     }
+/// }
+/// let board = BoardClient(transport: link)
+/// ```
 public final class DeviceLoopbackTransport: Transport {
     /// The far end: bytes written in, bytes answered out (empty when there is nothing to say).
     public typealias Handler = @Sendable ([UInt8]) -> [UInt8]

@@ -9,6 +9,10 @@
 ///
 /// Every failure is a `TransportError` that names the endpoint, the operation, the time spent and
 /// the bytes moved, so a person reading it can tell a dead cable from a slow device.
+///
+/// Conformers that wait in blocking system calls (`poll`, `read` on a tty, libusb transfers)
+/// should do so off Swift's cooperative thread pool, e.g. on a thread of their own, so a slow
+/// device cannot stall other tasks; the in-memory transports never block.
 public protocol Transport: Sendable {
     /// A human-readable name of the far end, such as `serial:/dev/ttyACM0` or `tcp:192.0.2.10:5025`.
     var endpoint: String { get }

@@ -369,6 +369,30 @@ struct BoardClientTests {
         #expect(board.received.count == 1)
     }
 
+    @Test func aReconnectCanBeAskedFor() async throws {
+        let board = ScriptedBoard { _, frame in ScriptedBoard.ok(frame) }
+        let first = board.transport()
+        let second = board.transport()
+        let client = BoardClient(transport: first, configuration: .init(initialSequence: 1)) {
+            (failed: any Transport) async throws(TransportError) -> any Transport in
+            await failed.close()
+            return second
+        }
+        try await client.reconnect()
+        _ = try await client.ping([1])
+        #expect(await client.statistics.reconnects == 1)
+        #expect(await client.events.map(\.kind) == [.reconnected(endpoint: "test:scripted")])
+        #expect(second.bufferedCount == 0)
+        let error = await caught { () async throws(TransportError) in try await first.write([0], timeout: .seconds(1)) }
+        #expect(error.map { if case .closed = $0 { true } else { false } } == true)
+    }
+
+    @Test func aReconnectWithoutAHandlerIsRefused() async {
+        let client = Self.client(ScriptedBoard { _, _ in [] })
+        let error = await caught { () async throws(BoardError) in try await client.reconnect() }
+        #expect(error.map { if case .invalidRequest = $0 { true } else { false } } == true)
+    }
+
     @Test func aClosedClientFailsWithATransportError() async {
         let board = ScriptedBoard { _, frame in ScriptedBoard.ok(frame) }
         let client = Self.client(board)
