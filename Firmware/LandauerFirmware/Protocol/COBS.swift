@@ -11,27 +11,83 @@ public enum COBS {
     /// Appends the COBS encoding of `payload` to `out` (no delimiter).
     @inlinable
     public static func encode(_ payload: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
-        var codeIndex = out.count
-        out.append(0)  // placeholder for the first code byte
-        var code: UInt8 = 1
-        for b in payload {
+        var encoder = Encoder(into: &out, expectedCount: payload.count)
+        encoder.append(payload)
+        encoder.finish(into: &out)
+    }
+
+    /// An incremental COBS encoder: feed the payload in pieces, then `finish`.
+    ///
+    /// It writes into spare capacity of the destination array, so a frame is stuffed in one pass
+    /// without an intermediate copy.
+    public struct Encoder {
+        @usableFromInline var buffer: [UInt8]
+        @usableFromInline var codeIndex: Int
+        @usableFromInline var code: UInt8
+
+        /// Starts encoding at the end of `out` (whose bytes are taken over until `finish`), with
+        /// room reserved for `expectedCount` payload bytes.
+        @inlinable public init(into out: inout [UInt8], expectedCount: Int) {
+            buffer = []
+            swap(&buffer, &out)
+            buffer.reserveCapacity(buffer.count + COBS.maxEncodedCount(expectedCount) + 1)
+            codeIndex = buffer.count
+            buffer.append(0)  // placeholder for the first code byte
+            code = 1
+        }
+
+        /// Appends one payload byte.
+        @inlinable public mutating func append(_ b: UInt8) {
             if b == 0 {
-                out[codeIndex] = code
-                codeIndex = out.count
-                out.append(0)
+                buffer[codeIndex] = code
+                codeIndex = buffer.count
+                buffer.append(0)
                 code = 1
             } else {
-                out.append(b)
+                buffer.append(b)
                 code &+= 1
                 if code == 0xFF {
-                    out[codeIndex] = code
-                    codeIndex = out.count
-                    out.append(0)
+                    buffer[codeIndex] = code
+                    codeIndex = buffer.count
+                    buffer.append(0)
                     code = 1
                 }
             }
         }
-        out[codeIndex] = code
+
+        /// Appends payload bytes.
+        @inlinable public mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+            var i = 0
+            let n = bytes.count
+            while i < n {
+                // Copy the longest run of non-zero bytes that fits in the current block at once.
+                let room = Int(0xFF - code)
+                var j = i
+                let limit = min(n, i + room)
+                while j < limit && bytes[j] != 0 { j += 1 }
+                if j > i {
+                    buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[i..<j]))
+                    code &+= UInt8(j - i)
+                    if code == 0xFF {
+                        buffer[codeIndex] = code
+                        codeIndex = buffer.count
+                        buffer.append(0)
+                        code = 1
+                    }
+                    i = j
+                }
+                if i < n && bytes[i] == 0 {
+                    append(0)
+                    i += 1
+                }
+            }
+        }
+
+        /// Closes the last block and hands the bytes back to `out`.
+        @inlinable public mutating func finish(into out: inout [UInt8]) {
+            buffer[codeIndex] = code
+            swap(&buffer, &out)
+        }
     }
 
     /// Decodes one COBS-encoded frame (without its delimiter), appending the payload to `out`.
@@ -45,6 +101,7 @@ public enum COBS {
         if encoded.isEmpty { throw .emptyFrame }
         var i = 0
         let n = encoded.count
+        out.reserveCapacity(out.count + n)
         while i < n {
             let code = Int(encoded[i])
             if code == 0 { throw .cobsZeroByte(offset: UInt32(i)) }
@@ -52,11 +109,10 @@ public enum COBS {
             if end > n { throw .cobsOverrun(offset: UInt32(i)) }
             var j = i + 1
             while j < end {
-                let b = encoded[j]
-                if b == 0 { throw .cobsZeroByte(offset: UInt32(j)) }
-                out.append(b)
+                if encoded[j] == 0 { throw .cobsZeroByte(offset: UInt32(j)) }
                 j += 1
             }
+            if code > 1 { out.append(contentsOf: UnsafeBufferPointer(rebasing: encoded[(i + 1)..<end])) }
             i = end
             if code != 0xFF && i < n { out.append(0) }
         }

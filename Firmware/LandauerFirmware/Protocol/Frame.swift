@@ -48,23 +48,27 @@ public struct Frame: Equatable, Sendable {
 
     /// Appends the wire form (COBS-encoded frame plus 0x00 delimiter) to `out`.
     @inlinable public func encode(into out: inout [UInt8]) {
-        var raw: [UInt8] = []
         let n = body.count
-        raw.reserveCapacity(Frame.headerSize + n + Frame.checksumSize)
-        raw.append(version)
-        raw.append(type)
-        raw.append(UInt8(truncatingIfNeeded: sequence))
-        raw.append(UInt8(truncatingIfNeeded: sequence >> 8))
-        raw.append(UInt8(truncatingIfNeeded: n))
-        raw.append(UInt8(truncatingIfNeeded: n >> 8))
-        raw.append(contentsOf: body)
-        let crc = CRC32.checksum(raw)
-        raw.append(UInt8(truncatingIfNeeded: crc))
-        raw.append(UInt8(truncatingIfNeeded: crc >> 8))
-        raw.append(UInt8(truncatingIfNeeded: crc >> 16))
-        raw.append(UInt8(truncatingIfNeeded: crc >> 24))
-        out.reserveCapacity(out.count + COBS.maxEncodedCount(raw.count) + 1)
-        raw.withUnsafeBufferPointer { COBS.encode($0, into: &out) }
+        var header: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (
+            version, type, UInt8(truncatingIfNeeded: sequence), UInt8(truncatingIfNeeded: sequence >> 8),
+            UInt8(truncatingIfNeeded: n), UInt8(truncatingIfNeeded: n >> 8))
+        var crc = CRC32()
+        var encoder = COBS.Encoder(into: &out, expectedCount: Frame.headerSize + n + Frame.checksumSize)
+        withUnsafeBytes(of: &header) { raw in
+            let h = raw.bindMemory(to: UInt8.self)
+            crc.update(h)
+            encoder.append(h)
+        }
+        body.withUnsafeBufferPointer { b in
+            crc.update(b)
+            encoder.append(b)
+        }
+        let c = crc.value
+        encoder.append(UInt8(truncatingIfNeeded: c))
+        encoder.append(UInt8(truncatingIfNeeded: c >> 8))
+        encoder.append(UInt8(truncatingIfNeeded: c >> 16))
+        encoder.append(UInt8(truncatingIfNeeded: c >> 24))
+        encoder.finish(into: &out)
         out.append(0)
     }
 
