@@ -51,7 +51,7 @@ public final class VirtualBoard: Sendable {
             var k = 0
             while k < bytes.count {
                 if bytes[k] == 0 || k == bytes.count - 1 {
-                    let piece = Array(bytes[start...k])
+                    let piece = start == 0 && k == bytes.count - 1 ? bytes : Array(bytes[start...k])
                     engine.frontEnd.idle(for: VirtualTime(picoseconds: UInt64(piece.count) * perByte))
                     var produced: [[UInt8]] = []
                     engine.receive(piece) { produced.append($0) }

@@ -107,25 +107,30 @@ public struct VirtualFrontEnd: AnalogFrontEnd, Sendable {
     public var nanoseconds: UInt64 { clock.nanoseconds }
 
     /// Moves time on by `picoseconds`, booking the quiescent power and the MCU's power (active
-    /// or asleep) over it. Returns the span covered.
+    /// or asleep) over it, plus `eventEnergy` of events already recorded in the ledger for the
+    /// same span, in one waveform deposit. Returns the span covered.
     @discardableResult
-    private mutating func spend(_ picoseconds: UInt64, active: Bool) -> Range<VirtualTime> {
-        if picoseconds == 0 { return clock.now..<clock.now }
+    private mutating func spend(_ picoseconds: UInt64, active: Bool, eventEnergy: Double = 0) -> Range<VirtualTime> {
+        if picoseconds == 0 {
+            if eventEnergy != 0 { waveform.deposit(Joules(eventEnergy), over: clock.now..<clock.now) }
+            return clock.now..<clock.now
+        }
         let span = clock.advance(picoseconds: picoseconds)
         let dt = Double(picoseconds) * 1e-12
         let quiescent = config.quiescentPower.value * dt
         let core = (active ? config.mcuActivePower : config.mcuSleepPower).value * dt
         ledger.record(.quiescent, energy: Joules(quiescent))
         ledger.record(active ? .mcuActive : .mcuSleep, energy: Joules(core))
-        waveform.deposit(Joules(quiescent + core), over: span)
+        waveform.deposit(Joules(quiescent + core + eventEnergy), over: span)
         return span
     }
 
-    /// Books an event's energy in the ledger and spreads it over `span` in the waveform.
-    private mutating func book(_ kind: EnergyEventKind, _ energy: Double, count: UInt64, over span: Range<VirtualTime>) {
-        if count == 0 && energy == 0 { return }
+    /// Books `count` events of `kind` with `energy` in the ledger and returns the energy, for
+    /// `spend(_:active:eventEnergy:)` to deposit over the events' span.
+    private mutating func book(_ kind: EnergyEventKind, _ energy: Double, count: UInt64) -> Double {
+        if count == 0 && energy == 0 { return 0 }
         ledger.record(kind, energy: Joules(energy), count: count)
-        waveform.deposit(Joules(energy), over: span)
+        return energy
     }
 
     /// Idles for `duration` with the core asleep (host think time, link waits).
@@ -173,8 +178,8 @@ public struct VirtualFrontEnd: AnalogFrontEnd, Sendable {
         driven = true
         drivenTile = tile
         drivenOrientation = orientation
-        let span = spend(settlePicoseconds, active: false)
-        book(.dacUpdate, config.dacUpdateEnergy.value * Double(n), count: UInt64(n), over: span)
+        let dac = book(.dacUpdate, config.dacUpdateEnergy.value * Double(n), count: UInt64(n))
+        spend(settlePicoseconds, active: false, eventEnergy: dac)
     }
 
     /// Integrates the output currents over t_read (with Johnson–Nyquist and extra read noise,
@@ -224,11 +229,11 @@ public struct VirtualFrontEnd: AnalogFrontEnd, Sendable {
             }
         }
         readRandom[tile] = random
-        let readSpan = spend(readPicoseconds, active: false)
-        book(.arrayRead, readPower * config.readTime.value, count: 1, over: readSpan)
+        let array = book(.arrayRead, readPower * config.readTime.value, count: 1)
+        spend(readPicoseconds, active: false, eventEnergy: array)
         let rounds = (nOut + config.adcsPerTile - 1) / config.adcsPerTile
-        let convertSpan = spend(conversionPicoseconds * UInt64(rounds), active: false)
-        book(.adcConversion, config.adcConversionEnergy.value * Double(nOut), count: UInt64(nOut), over: convertSpan)
+        let adc = book(.adcConversion, config.adcConversionEnergy.value * Double(nOut), count: UInt64(nOut))
+        spend(conversionPicoseconds * UInt64(rounds), active: false, eventEnergy: adc)
         return saturated
     }
 
@@ -248,12 +253,9 @@ public struct VirtualFrontEnd: AnalogFrontEnd, Sendable {
         var q = (i * adcMaxCode / fullScale).rounded()
         if !(q < adcMaxCode) { q = adcMaxCode }
         if q < -adcMaxCode { q = -adcMaxCode }
-        let settle = spend(settlePicoseconds, active: false)
-        book(.dacUpdate, config.dacUpdateEnergy.value, count: 1, over: settle)
-        let read = spend(readPicoseconds, active: false)
-        book(.deviceRead, v * v * g * config.readTime.value, count: 1, over: read)
-        let convert = spend(conversionPicoseconds, active: false)
-        book(.adcConversion, config.adcConversionEnergy.value, count: 1, over: convert)
+        spend(settlePicoseconds, active: false, eventEnergy: book(.dacUpdate, config.dacUpdateEnergy.value, count: 1))
+        spend(readPicoseconds, active: false, eventEnergy: book(.deviceRead, v * v * g * config.readTime.value, count: 1))
+        spend(conversionPicoseconds, active: false, eventEnergy: book(.adcConversion, config.adcConversionEnergy.value, count: 1))
         return Int16(q)
     }
 
@@ -270,9 +272,9 @@ public struct VirtualFrontEnd: AnalogFrontEnd, Sendable {
         let width = Seconds(nanoseconds: UInt64(widthNanoseconds))
         spend(setupPicoseconds, active: false)
         let (before, after) = tiles[tile].applyPulse(row: row, column: column, side: side, voltage: v, width: width, compliance: compliance)
-        let span = spend(UInt64(widthNanoseconds) * 1000, active: false)
-        book(.programmingPulse, CrossbarTile.pulseEnergy(voltage: v, before: before, after: after, width: width, compliance: compliance).value, count: 1, over: span)
-        book(.lineCharging, config.lineCapacitance.value * v.value * v.value, count: 1, over: span)
+        let device = book(.programmingPulse, CrossbarTile.pulseEnergy(voltage: v, before: before, after: after, width: width, compliance: compliance).value, count: 1)
+        let lines = book(.lineCharging, config.lineCapacitance.value * v.value * v.value, count: 1)
+        spend(UInt64(widthNanoseconds) * 1000, active: false, eventEnergy: device + lines)
     }
 
     /// Fires one slot of a parallel update (see `AnalogFrontEnd`). Books fully selected devices
@@ -286,11 +288,11 @@ public struct VirtualFrontEnd: AnalogFrontEnd, Sendable {
         let width = Seconds(nanoseconds: UInt64(widthNanoseconds))
         spend(setupPicoseconds, active: false)
         let outcome = tiles[tile].applySlot(side: side, rowDrive: rowDrive, columnDrive: columnDrive, amplitude: amplitude, width: width, compliance: compliance)
-        let span = spend(UInt64(widthNanoseconds) * 1000, active: false)
-        book(.programmingPulse, outcome.fullEnergy.value, count: UInt64(outcome.fullySelected), over: span)
-        book(.halfSelectDisturb, outcome.halfEnergy.value, count: UInt64(outcome.halfSelected), over: span)
+        let full = book(.programmingPulse, outcome.fullEnergy.value, count: UInt64(outcome.fullySelected))
+        let half = book(.halfSelectDisturb, outcome.halfEnergy.value, count: UInt64(outcome.halfSelected))
         let halfV = 0.5 * amplitude.value
-        book(.lineCharging, config.lineCapacitance.value * halfV * halfV * Double(outcome.drivenLines), count: UInt64(outcome.drivenLines), over: span)
+        let lines = book(.lineCharging, config.lineCapacitance.value * halfV * halfV * Double(outcome.drivenLines), count: UInt64(outcome.drivenLines))
+        spend(UInt64(widthNanoseconds) * 1000, active: false, eventEnergy: full + half + lines)
         return UInt32(outcome.fullySelected)
     }
 
