@@ -303,7 +303,8 @@ struct DevicePhysics: Sendable {
         let h = width / Double(steps)
         for _ in 0..<steps {
             let k1 = rate(x, magnitude: magnitude, off: off, compliance: compliance)
-            if k1 == 0 { break }
+            // Saturated against a bound (the window only approaches zero): nothing left to do.
+            if abs(h * k1) < 1e-13 { break }
             let k2 = rate(min(max(x + 0.5 * h * k1, 0), 1), magnitude: magnitude, off: off, compliance: compliance)
             let k3 = rate(min(max(x + 0.5 * h * k2, 0), 1), magnitude: magnitude, off: off, compliance: compliance)
             let k4 = rate(min(max(x + h * k3, 0), 1), magnitude: magnitude, off: off, compliance: compliance)
