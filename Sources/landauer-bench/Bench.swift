@@ -42,6 +42,7 @@ struct Board: AsyncParsableCommand {
     var board = "sim:?retention=1000000"
     @Option(help: "Minimum wall time per figure, in seconds.") var seconds = 2.0
     @Option(help: "Vectors per matrix-vector frame.") var batch = 128
+    @Option(help: "Run only the figures whose name contains this text.") var only: String?
 
     func run() async throws {
         let session = try BoardConnection.open(board)
@@ -50,6 +51,7 @@ struct Board: AsyncParsableCommand {
         let config = session.virtualBoard?.config
         let model = config?.deviceModel.name ?? "hardware"
         let seed = config?.seed ?? 0
+        let wanted = { (name: String) in only.map { name.contains($0) } ?? true }
         func emit(_ name: String, _ rate: Double, unit: String = "1/s", batch: Int? = nil, iterations: Int, seconds: Double, note: String? = nil) throws {
             let f = Figure(suite: "board", name: name, value: rate, unit: unit, batch: batch, iterations: iterations, seconds: seconds, board: board, deviceModel: model, seed: seed, note: note)
             let encoder = JSONEncoder()
@@ -64,19 +66,26 @@ struct Board: AsyncParsableCommand {
         var rng = SystemRandomNumberGenerator()
         let inputs = (0..<(batch * rows)).map { _ in Int16.random(in: -maxCode...maxCode, using: &rng) }
         let read = MatrixVectorRead(tile: 0, orientation: .forward, vectorCount: UInt16(batch), vectorLength: UInt16(rows), inputFullScale: Volts(0.2), inputs: inputs)
-        var (n, elapsed) = try await measure(seconds) { _ = try await client.matrixVector(read) }
+        var (n, elapsed) = (0, 0.0)
+        if wanted("mvm_\(rows)x\(tile.columns)_batched") {
+        (n, elapsed) = try await measure(seconds) { _ = try await client.matrixVector(read) }
         try emit("mvm_\(rows)x\(tile.columns)_batched", Double(n * batch) / elapsed, batch: batch, iterations: n * batch, seconds: elapsed,
                  note: "forward reads per second through the whole in-process path on one core")
+        }
         let transposed = MatrixVectorRead(tile: 0, orientation: .transposed, vectorCount: UInt16(batch), vectorLength: tile.columns, inputFullScale: Volts(0.2), inputs: Array(inputs.prefix(batch * Int(tile.columns))))
-        (n, elapsed) = try await measure(seconds) { _ = try await client.matrixVector(transposed) }
-        try emit("mvm_\(rows)x\(tile.columns)_transposed_batched", Double(n * batch) / elapsed, batch: batch, iterations: n * batch, seconds: elapsed)
+        if wanted("mvm_\(rows)x\(tile.columns)_transposed_batched") {
+            (n, elapsed) = try await measure(seconds) { _ = try await client.matrixVector(transposed) }
+            try emit("mvm_\(rows)x\(tile.columns)_transposed_batched", Double(n * batch) / elapsed, batch: batch, iterations: n * batch, seconds: elapsed)
+        }
 
         // Programming pulses, 1000 single pulses per frame.
         let pulses = (0..<1_000).map { k in
             PulseCommand(tile: 0, side: k % 2 == 0 ? .plus : .minus, row: UInt16(k % rows), column: UInt16(k % Int(tile.columns)), polarity: k % 4 < 2 ? 1 : -1, amplitude: Volts(1.5), widthNanoseconds: 1_000, repeat: 1)
         }
-        (n, elapsed) = try await measure(seconds) { _ = try await client.program(pulses: pulses) }
-        try emit("program_pulses", Double(n * pulses.count) / elapsed, batch: pulses.count, iterations: n * pulses.count, seconds: elapsed)
+        if wanted("program_pulses") {
+            (n, elapsed) = try await measure(seconds) { _ = try await client.program(pulses: pulses) }
+            try emit("program_pulses", Double(n * pulses.count) / elapsed, batch: pulses.count, iterations: n * pulses.count, seconds: elapsed)
+        }
 
         // Parallel outer-product updates on tile 0, BL = 31, about half the lines firing per slot.
         let bl: UInt16 = 31
@@ -87,12 +96,16 @@ struct Board: AsyncParsableCommand {
             columnSigns: (0..<Int(tile.columns)).map { _ in Bool.random(using: &rng) ? 1 : -1 },
             rowTrains: (0..<(rows * tb)).map { _ in UInt8.random(in: 0...255, using: &rng) },
             columnTrains: (0..<(Int(tile.columns) * tb)).map { _ in UInt8.random(in: 0...255, using: &rng) })
-        (n, elapsed) = try await measure(seconds) { _ = try await client.outerProduct(update) }
-        try emit("outer_product_\(rows)x\(tile.columns)_bl31", Double(n) / elapsed, iterations: n, seconds: elapsed)
+        if wanted("outer_product_\(rows)x\(tile.columns)_bl31") {
+            (n, elapsed) = try await measure(seconds) { _ = try await client.outerProduct(update) }
+            try emit("outer_product_\(rows)x\(tile.columns)_bl31", Double(n) / elapsed, iterations: n, seconds: elapsed)
+        }
 
         // Request round trips with an empty PING: the per-frame cost of the path.
-        (n, elapsed) = try await measure(seconds) { _ = try await client.ping() }
-        try emit("ping_round_trips", Double(n) / elapsed, iterations: n, seconds: elapsed)
+        if wanted("ping_round_trips") {
+            (n, elapsed) = try await measure(seconds) { _ = try await client.ping() }
+            try emit("ping_round_trips", Double(n) / elapsed, iterations: n, seconds: elapsed)
+        }
         await client.close()
     }
 

@@ -47,29 +47,36 @@ public struct Frame: Equatable, Sendable {
     }
 
     /// Appends the wire form (COBS-encoded frame plus 0x00 delimiter) to `out`.
+    ///
+    /// One pass: the header, body and CRC are checksummed and stuffed straight into `out`.
     @inlinable public func encode(into out: inout [UInt8]) {
         let n = body.count
         var header: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (
             version, type, UInt8(truncatingIfNeeded: sequence), UInt8(truncatingIfNeeded: sequence >> 8),
             UInt8(truncatingIfNeeded: n), UInt8(truncatingIfNeeded: n >> 8))
-        var crc = CRC32()
-        var encoder = COBS.Encoder(into: &out, expectedCount: Frame.headerSize + n + Frame.checksumSize)
-        withUnsafeBytes(of: &header) { raw in
-            let h = raw.bindMemory(to: UInt8.self)
-            crc.update(h)
-            encoder.append(h)
+        let start = out.count
+        let room = COBS.maxEncodedCount(Frame.headerSize + n + Frame.checksumSize) + 1
+        out.append(contentsOf: repeatElement(0, count: room))
+        let end = out.withUnsafeMutableBufferPointer { buf -> Int in
+            let dst = buf.baseAddress!
+            var stuffing = COBS.Stuffing(start: start)
+            var crc = CRC32()
+            withUnsafeBytes(of: &header) { raw in
+                let h = raw.bindMemory(to: UInt8.self)
+                crc.update(h)
+                stuffing.append(h, to: dst)
+            }
+            body.withUnsafeBufferPointer { b in
+                crc.update(b)
+                stuffing.append(b, to: dst)
+            }
+            var c = crc.value.littleEndian
+            withUnsafeBytes(of: &c) { stuffing.append($0.bindMemory(to: UInt8.self), to: dst) }
+            stuffing.finish(dst)
+            dst[stuffing.end] = 0  // delimiter
+            return stuffing.end + 1
         }
-        body.withUnsafeBufferPointer { b in
-            crc.update(b)
-            encoder.append(b)
-        }
-        let c = crc.value
-        encoder.append(UInt8(truncatingIfNeeded: c))
-        encoder.append(UInt8(truncatingIfNeeded: c >> 8))
-        encoder.append(UInt8(truncatingIfNeeded: c >> 16))
-        encoder.append(UInt8(truncatingIfNeeded: c >> 24))
-        encoder.finish(into: &out)
-        out.append(0)
+        out.removeLast(start + room - end)
     }
 
     /// Decodes one encoded frame: the bytes between two delimiters (a trailing 0x00 is accepted

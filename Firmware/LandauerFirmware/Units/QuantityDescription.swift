@@ -75,10 +75,22 @@ public enum SignificantDigits {
             t = m
             while t < 0.1 { t *= 10; leadingZeros += 1 }
         }
-        let decimals = m < 1 ? digits + leadingZeros : max(0, digits - intDigits)
+        var decimals = m < 1 ? digits + leadingZeros : max(0, digits - intDigits)
         var p = 1.0
         for _ in 0..<decimals { p *= 10 }
-        let r = (m * p).rounded() / p
+        var r = (m * p).rounded() / p
+        // The power of ten one above the leading digit: 10^intDigits, or 10^−leadingZeros below 1.
+        var bound = 1.0
+        if m < 1 {
+            for _ in 0..<leadingZeros { bound /= 10 }
+        } else {
+            for _ in 0..<intDigits { bound *= 10 }
+        }
+        if r >= bound && decimals > 0 {  // rounding carried into a new leading digit: one decimal fewer
+            decimals -= 1
+            p /= 10
+            r = (m * p).rounded() / p
+        }
         var s = String(Int(r))
         if decimals > 0 {
             var frac = Int(((r - r.rounded(.towardZero)) * p).rounded())
