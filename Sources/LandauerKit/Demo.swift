@@ -25,8 +25,11 @@ public struct Demo {
         public var pulseAmplitude = Volts(1.5)
         /// Programming pulse width.
         public var pulseWidthNanoseconds: UInt32 = 1_000
-        /// Read voltage of conductance reads and input full scale of inference.
-        public var readVoltage = Volts(0.2)
+        /// Read voltage of conductance reads (high enough for a fine conductance resolution,
+        /// well below the devices' switching threshold).
+        public var readVoltage = Volts(0.4)
+        /// Input full scale of inference.
+        public var inferenceFullScale = Volts(0.2)
         public init() {}
     }
 
@@ -88,7 +91,7 @@ public struct Demo {
         var inputs = [Int16](repeating: 0, count: options.vectors * rows)
         for i in inputs.indices { inputs[i] = Int16.random(in: -maxCode...maxCode, using: &rng) }
         let started = ContinuousClock.now
-        let result = try await client.matrixVector(tile: options.tile, vectorLength: rows, inputs: inputs, inputFullScale: options.readVoltage)
+        let result = try await client.matrixVector(tile: options.tile, vectorLength: rows, inputs: inputs, inputFullScale: options.inferenceFullScale)
         let elapsed = ContinuousClock.now - started
         let weights = (0..<(rows * columns)).map { measured[2 * $0].value - measured[2 * $0 + 1].value }
         var errors: [Double] = []
@@ -97,7 +100,7 @@ public struct Demo {
             for j in 0..<columns {
                 var current = 0.0
                 for i in 0..<rows {
-                    current += Double(inputs[v * rows + i]) / Double(maxCode) * options.readVoltage.value * weights[i * columns + j]
+                    current += Double(inputs[v * rows + i]) / Double(maxCode) * options.inferenceFullScale.value * weights[i * columns + j]
                 }
                 errors.append(Double(result.outputs[v * columns + j]) - current / result.amperesPerCode.value)
             }
