@@ -167,35 +167,4 @@ struct VirtualBoardTests {
             #expect(try Response.decode(f) == .pong([UInt8(k + 1)]))
         }
     }
-
-    @Test("throughput of batched 64 × 32 reads through the whole path (set LANDAUER_PERF=1, release build)",
-          .enabled(if: ProcessInfo.processInfo.environment["LANDAUER_PERF"] != nil))
-    func throughput() throws {
-        // The link makes ~130 µs of virtual time per vector (33 kB per 256-vector request at
-        // 1 MB/s), i.e. ~130 one-microsecond waveform bins: cap retention as a draining meter would.
-        var config = VirtualBoardConfig.default
-        config.waveformRetention = 1 << 20
-        let board = VirtualBoard(config: config)
-        let batch = 256
-        var r = SimulationRandom(seed: 3)
-        let inputs = (0..<(batch * 64)).map { _ in Int16(Int(r.next() % 127) - 63) }
-        let request = Request.matrixVector(MatrixVectorRead(tile: 0, orientation: .forward, vectorCount: UInt16(batch), vectorLength: 64, inputFullScale: Volts(0.2), inputs: inputs))
-        var sequence: UInt16 = 0
-        var vectors = 0
-        let clock = ContinuousClock()
-        let start = clock.now
-        while clock.now - start < .seconds(2) {
-            sequence &+= 1
-            let reply = board.receive(request.frame(sequence: sequence).encoded())
-            guard case .matrixVector(let m) = try Response.decode(try Frame.decode(reply)) else {
-                Issue.record("unexpected response")
-                return
-            }
-            vectors += Int(m.vectorCount)
-        }
-        let seconds = Double((clock.now - start).components.seconds) + Double((clock.now - start).components.attoseconds) * 1e-18
-        let rate = Double(vectors) / seconds
-        print("{\"suite\": \"simulator\", \"name\": \"mvm_64x32_batched\", \"value\": \(rate.rounded()), \"unit\": \"1/s\", \"batch\": \(batch)}")
-        #expect(rate >= 100_000)
-    }
 }
