@@ -138,11 +138,18 @@ public struct SupplyWaveform: Sendable {
         if first == last {
             bins[base + Int(first)] += energy.value
         } else {
+            // Partial first and last bins; every bin between gets the same share.
             let perPicosecond = energy.value / Double(e - s)
-            for b in first...last {
-                let lo = max(s, b * w)
-                let hi = min(e, (b + 1) * w)
-                bins[base + Int(b)] += perPicosecond * Double(hi - lo)
+            let perBin = perPicosecond * Double(w)
+            bins.withUnsafeMutableBufferPointer { buf in
+                buf[base + Int(first)] += perPicosecond * Double((first + 1) * w - s)
+                var k = base + Int(first) + 1
+                let end = base + Int(last)
+                while k < end {
+                    buf[k] += perBin
+                    k += 1
+                }
+                buf[end] += perPicosecond * Double(e - last * w)
             }
         }
         trim()
@@ -158,7 +165,19 @@ public struct SupplyWaveform: Sendable {
     private mutating func trim() {
         if let limit = retentionLimit, retainedBinCount > limit {
             let n = retainedBinCount - limit
-            for k in head..<(head + n) { released.add(bins[k]) }
+            // Sum the released bins in blocks, then add each block to the compensated total.
+            bins.withUnsafeBufferPointer { buf in
+                var k = head
+                while k < head + n {
+                    let stop = min(k + 64, head + n)
+                    var block = 0.0
+                    while k < stop {
+                        block += buf[k]
+                        k += 1
+                    }
+                    released.add(block)
+                }
+            }
             head += n
             firstBin += UInt64(n)
             discardedBinCount &+= UInt64(n)
