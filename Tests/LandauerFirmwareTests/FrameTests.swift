@@ -99,3 +99,31 @@ struct TestRandom: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+@Suite("CRC-32 slicing")
+struct CRC32SlicingTests {
+    /// The bit-serial definition, as the reference the table-driven code must equal.
+    static func bitwise(_ bytes: [UInt8]) -> UInt32 {
+        var c: UInt32 = 0xFFFF_FFFF
+        for b in bytes {
+            c ^= UInt32(b)
+            for _ in 0..<8 { c = c & 1 != 0 ? (c >> 1) ^ 0xEDB8_8320 : c >> 1 }
+        }
+        return c ^ 0xFFFF_FFFF
+    }
+
+    @Test("slicing-by-4 equals the bit-serial CRC for every length and split")
+    func matchesBitwise() {
+        var rng = TestRandom(seed: 77)
+        for n in 0..<70 {
+            let bytes = (0..<n).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            #expect(CRC32.checksum(bytes) == Self.bitwise(bytes))
+            for cut in 0...n {
+                var c = CRC32()
+                c.update(Array(bytes[..<cut]))
+                c.update(Array(bytes[cut...]))
+                #expect(c.value == Self.bitwise(bytes))
+            }
+        }
+    }
+}
