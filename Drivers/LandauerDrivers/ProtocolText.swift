@@ -89,14 +89,37 @@ enum ProtocolText {
         "pulses per request",
     ]
 
-    private static func volts(_ v: Float) -> String { "\(v) V" }
-    private static func nanoseconds(_ v: Float) -> String { "\(Int64(v)) ns" }
-    private static func amperes(_ v: Float) -> String { Amperes(decimal(v)).formatted(significantDigits: 3) }
+    // Board-supplied numbers. An error response's `value` and `limit` are whatever binary32 the
+    // board sent, NaN, ±∞ and 3.4e38 included, so every rendering below is total: no unchecked
+    // integer conversion, nothing that can trap on a value from the wire.
+
+    /// `v` as a number for every `Float`: "NaN", "∞" and "-∞" for non-finite values; digits for
+    /// whole numbers below 10¹⁵ ("1000000"); otherwise the shortest form that reads back as `v`,
+    /// with an exponent when it is large or small ("200.5", "1e+30", "1e-30").
+    private static func number(_ v: Float) -> String {
+        if v.isNaN { return "NaN" }
+        if v.isInfinite { return v < 0 ? "-∞" : "∞" }
+        // Checked before converting: below 10¹⁵ a whole Float converts to Int64 exactly, far from its bounds.
+        if v.magnitude < 1e15 && v == v.rounded(.towardZero) { return String(Int64(v)) }
+        return "\(v)"
+    }
+
+    /// A voltage as the protocol document writes it, "5.0 V"; see `number` for non-finite values.
+    private static func volts(_ v: Float) -> String { v.isFinite ? "\(v) V" : "\(number(v)) V" }
+    private static func nanoseconds(_ v: Float) -> String { "\(number(v)) ns" }
+
+    /// A current with an SI prefix, "200 µA", inside the range the prefixes cover (yocto to tera);
+    /// outside it, and for non-finite values, as `number` writes it, "1e+30 A".
+    private static func amperes(_ v: Float) -> String {
+        let m = v.magnitude
+        guard m == 0 || (m >= 1e-24 && m < 1e15) else { return "\(number(v)) A" }
+        return Amperes(decimal(v)).formatted(significantDigits: 3)
+    }
 
     /// The `Double` nearest the shortest decimal form of `v` (1e-4 rather than 9.99999974e-5), so
     /// values that crossed the wire as binary32 print as they were written.
     private static func decimal(_ v: Float) -> Double { Double("\(v)") ?? Double(v) }
-    private static func count(_ v: Float) -> String { "\(Int64(v))" }
+    private static func count(_ v: Float) -> String { number(v) }
 
     private static func reason(_ e: ErrorResponse) -> String {
         switch e.code {
@@ -109,6 +132,9 @@ enum ProtocolText {
             if e.value > e.limit { return "voltage \(volts(e.value)) exceeds limit \(volts(e.limit))" }
             return "voltage \(volts(e.value)) is outside the allowed range (0 V, \(volts(e.limit))]"
         case .pulseWidthOutOfLimit:
+            if e.value.isNaN || e.limit.isNaN {  // neither below the minimum nor above the maximum
+                return "pulse width \(nanoseconds(e.value)) is outside the limit \(nanoseconds(e.limit))"
+            }
             if e.value < e.limit {
                 return "pulse width \(nanoseconds(e.value)) is below the minimum \(nanoseconds(e.limit))"
             }

@@ -95,7 +95,9 @@ struct BoardClientEndToEndTests {
         let counters = try await c.counters()
         #expect(counters.pulses == 1)  // RESET cleared the 32 outer-product pulses
         #expect(rig.board.pulseCount == 33)
-        #expect(try await c.ping([0, 1, 2, 0]) >= .zero)
+        let payload: [UInt8] = [0, 1, 2, 0]
+        #expect(try await c.send(.ping(payload)) == .pong(payload))  // zeros and all, through COBS both ways
+        #expect(try await c.ping(payload) > .zero)
     }
 
     @Test func aCorruptedRequestIsResentAndAppliedOnce() async throws {
@@ -228,7 +230,7 @@ struct BoardClientEndToEndTests {
         }
         #expect(c.attempts == 3)
         #expect(elapsed >= .milliseconds(120))
-        #expect(elapsed < .seconds(3))
+        #expect(elapsed < promptly)
         // The board executed the first attempt and answered the other two from its cache.
         #expect(rig.board.pulseCount == 2)
         #expect(rig.board.counters.retransmitsAnswered == 2)
@@ -261,16 +263,17 @@ struct BoardClientEndToEndTests {
         let rig = Rig(timeout: .seconds(5))
         _ = try await rig.client.hello()
         let x = Self.inputs(100 * 64, seed: 5)
+        let expected = rig.board.frontEnd.expectedOutputs(tile: 1, orientation: .forward, inputs: x)
         let frames = 10
-        let start = ContinuousClock.now
         for _ in 0..<frames {
-            _ = try await rig.client.matrixVector(tile: 1, vectorLength: 64, inputs: x, inputFullScale: Volts(0.2))
+            let result = try await rig.client.matrixVector(tile: 1, vectorLength: 64, inputs: x, inputFullScale: Volts(0.2))
+            #expect(result.vectorCount == 100 && result.outputs == expected)
             await Task.yield()  // the loopback never suspends; let other tests' timers run
         }
-        let elapsed = ContinuousClock.now - start
-        let rate = Double(frames * 100) / (milliseconds(elapsed) / 1000)
-        // A debug build with a naive front end; the release-build figure is the benchmark's business.
-        #expect(rate > 1_000, "only \(Int(rate)) vector reads per second")
-        #expect(await rig.client.statistics.retries == 0)
+        // Every batch answered on its first attempt; the throughput figure is landauer-bench's business.
+        let s = await rig.client.statistics
+        #expect(s.retries == 0 && s.timeouts == 0)
+        #expect(s.completed == 1 + frames)
+        #expect(rig.board.counters.vectorReads == UInt64(frames * 100))
     }
 }

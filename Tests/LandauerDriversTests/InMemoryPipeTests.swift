@@ -34,7 +34,7 @@ struct InMemoryPipeTests {
         #expect(c.endpoint == "memory:a")
         #expect(c.timeout == .milliseconds(50))
         #expect(elapsed >= .milliseconds(50))
-        #expect(elapsed < .seconds(3))
+        #expect(elapsed < promptly)
     }
 
     @Test func zeroTimeoutReturnsAtOnce() async {
@@ -51,10 +51,10 @@ struct InMemoryPipeTests {
             try await Task.sleep(for: .milliseconds(20))
             try await pipe.device.write([42], timeout: .seconds(1))
         }
-        let start = ContinuousClock.now
-        let bytes = try await pipe.host.read(maxCount: 8, timeout: .seconds(5))
+        // The bytes, not a timeout error, show that the write woke the read; the long timeout
+        // only keeps a stalled scheduler from failing the test.
+        let bytes = try await pipe.host.read(maxCount: 8, timeout: .seconds(60))
         #expect(bytes == [42])
-        #expect(ContinuousClock.now - start < .seconds(4))
         try await writer.value
     }
 
@@ -102,7 +102,7 @@ struct InMemoryPipeTests {
         reader.cancel()
         let error = await reader.value
         #expect(error.map { if case .cancelled = $0 { true } else { false } } == true)
-        #expect(ContinuousClock.now - start < .seconds(10))
+        #expect(ContinuousClock.now - start < promptly)  // well short of the 30 s timeout
     }
 
     @Test func aNonPositiveMaxCountIsRefused() async {
