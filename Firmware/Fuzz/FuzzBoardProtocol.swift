@@ -15,7 +15,6 @@ struct FuzzFrontEnd: AnalogFrontEnd {
     var nanoseconds: UInt64 = 0
     var pulses = 0
     mutating func run(cycles: UInt32) { nanoseconds &+= UInt64(cycles) }
-    mutating func sleep(nanoseconds ns: UInt64) { nanoseconds &+= ns }
     mutating func driveInputs(tile: Int, orientation: ReadOrientation, codes: UnsafeBufferPointer<Int16>, fullScale: Volts) {
         precondition(codes.count == Int(orientation == .forward ? hardware.tiles[tile].rows : hardware.tiles[tile].columns))
     }
@@ -46,8 +45,17 @@ nonisolated(unsafe) var fuzzEngine = FirmwareEngine(frontEnd: FuzzFrontEnd())
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzBoardProtocol(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
-    let bytes = UnsafeBufferPointer(start: data, count: size)
-    if let (frame, _) = try? Frame.decodeWithChecksum(bytes) {
+    let input = UnsafeBufferPointer(start: data, count: size)
+    // Half of the inputs are taken as raw wire bytes; the other half as (type, sequence, body),
+    // framed here with a valid CRC, so mutations reach the message decoders and the engine
+    // instead of dying at the checksum.
+    var bytes = Array(input)
+    if let selector = input.first, selector & 1 == 1, input.count >= 4 {
+        let frame = Frame(type: input[1], sequence: UInt16(input[2]) | UInt16(input[3]) << 8, body: Array(input[4...]))
+        bytes = frame.encoded()
+        bytes.removeLast()
+    }
+    if let (frame, _) = bytes.withUnsafeBufferPointer({ try? Frame.decodeWithChecksum($0) }) {
         if let r = try? Request.decode(frame) {
             precondition(r.body() == frame.body, "request does not re-encode to its bytes")
             precondition(r.opcode.rawValue == frame.type)
@@ -57,7 +65,7 @@ public func fuzzBoardProtocol(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int3
         }
     }
     fuzzEngine.frontEnd.pulses = 0
-    fuzzEngine.receive(Array(bytes) + [0]) { reply in
+    fuzzEngine.receive(bytes + [0]) { reply in
         // Every reply the engine sends must itself be a valid frame.
         precondition((try? Frame.decode(reply)) != nil, "engine sent an invalid frame")
     }

@@ -6,6 +6,8 @@ struct EngineHarness {
     var engine = FirmwareEngine(frontEnd: TestFrontEnd())
     var sequence: UInt16 = 100
 
+    init(engine: FirmwareEngine<TestFrontEnd> = FirmwareEngine(frontEnd: TestFrontEnd())) { self.engine = engine }
+
     /// Sends encoded bytes and returns every encoded response.
     mutating func send(bytes: [UInt8]) -> [[UInt8]] {
         var out: [[UInt8]] = []
@@ -103,7 +105,8 @@ struct FirmwareEngineTests {
     func retransmitAppliedOnce() throws {
         var h = EngineHarness()
         let before = try h.readBack(tile: 0)
-        let frame = Request.programPulses([pulse(row: 1, column: 2, repeat: 4)]).frame(sequence: 777).encoded()
+        h.sequence &+= 1
+        let frame = Request.programPulses([pulse(row: 1, column: 2, repeat: 4)]).frame(sequence: h.sequence).encoded()
         let first = h.send(bytes: frame)
         let second = h.send(bytes: frame)
         let third = h.send(bytes: frame)
@@ -224,5 +227,96 @@ struct FirmwareEngineTests {
         #expect(h.engine.frontEnd.markerHistory == [5, 0])
         guard case .temperature(let t) = try h.call(.temperature) else { Issue.record("no reading"); return }
         #expect(t.temperature == Kelvin(301.5))
+    }
+}
+
+@Suite("Firmware engine: sequence numbers, sessions and sizes")
+struct FirmwareEngineSessionTests {
+    func decode(_ reply: [[UInt8]]) throws -> Response { try Response.decode(try Frame.decode(reply[0])) }
+
+    @Test("a stale copy of an executed request, evicted from the cache, is refused and not executed again")
+    func staleCopyRefused() throws {
+        var h = EngineHarness()
+        let program = Request.programPulses([pulse(row: 1, column: 1, repeat: 5)]).frame(sequence: 10).encoded()
+        _ = h.send(bytes: program)
+        for s in UInt16(11)...15 { _ = h.send(bytes: Request.ping([UInt8(s)]).frame(sequence: s).encoded()) }  // evict it
+        guard case .error(let e) = try decode(h.send(bytes: program)) else { Issue.record("executed again"); return }
+        #expect(e.code == .sequenceReused && e.value == 10 && e.limit == 15)
+        #expect(h.engine.frontEnd.pulsesFired == 5)
+        // Newer numbers keep working, across the wrap-around.
+        #expect(try decode(h.send(bytes: Request.ping([1]).frame(sequence: 16).encoded())) == .pong([1]))
+        #expect(FirmwareEngine<TestFrontEnd>.isNewer(3, than: 0xFFF0))
+        #expect(!FirmwareEngine<TestFrontEnd>.isNewer(0xFFF0, than: 3))
+        #expect(!FirmwareEngine<TestFrontEnd>.isNewer(7, than: 7))
+    }
+
+    @Test("HELLO is never answered from the cache, and only a successful HELLO starts a new session")
+    func helloSessions() throws {
+        var h = EngineHarness()
+        let hello = Request.hello(hostVersion: 1).frame(sequence: 1).encoded()
+        _ = h.send(bytes: hello)
+        let program = Request.programPulses([pulse(row: 0, column: 0, repeat: 3)]).frame(sequence: 2).encoded()
+        _ = h.send(bytes: program)
+        #expect(h.engine.frontEnd.pulsesFired == 3)
+        // A refused HELLO (wrong version) changes nothing: the program retransmission still hits the cache.
+        guard case .error = try decode(h.send(bytes: Request.hello(hostVersion: 7).frame(sequence: 3).encoded())) else {
+            Issue.record("HELLO 7 accepted"); return
+        }
+        _ = h.send(bytes: program)
+        #expect(h.engine.frontEnd.pulsesFired == 3)
+        // A new session replaying the same HELLO bytes is executed, and its identical program runs.
+        guard case .info = try decode(h.send(bytes: hello)) else { Issue.record("no INFO"); return }
+        guard case .programmed(let p) = try decode(h.send(bytes: program)) else { Issue.record("refused"); return }
+        #expect(p.pulsesApplied == 3)
+        #expect(h.engine.frontEnd.pulsesFired == 6)
+    }
+
+    @Test("a conductance read at a negative voltage, or outside the tile, is refused with the field named")
+    func conductanceReadChecks() throws {
+        var h = EngineHarness()
+        guard case .error(let v) = h.engine.execute(.readConductance(ConductanceRead(tile: 0, row: 0, column: 0, rows: 1, columns: 1, readVoltage: Volts(-0.2)))) else {
+            Issue.record("read at −0.2 V"); return
+        }
+        #expect(v.code == .voltageOutOfLimit)
+        guard case .error(let c) = h.engine.execute(.readConductance(ConductanceRead(tile: 0, row: 0, column: 2, rows: 1, columns: 2, readVoltage: Volts(0.2)))) else {
+            Issue.record("read past the last column"); return
+        }
+        #expect(c.code == .addressOutOfRange && c.index == 1 && c.value == 4 && c.limit == 3)
+        #expect(h.engine.frontEnd.nanoseconds == 2 * 1_500)  // dispatch cycles only: no device was read
+    }
+
+    @Test("SET LIMITS refuses a zero pulse budget")
+    func zeroBudget() throws {
+        var h = EngineHarness()
+        var l = h.engine.limits
+        l.maxPulsesPerRequest = 0
+        guard case .error(let e) = h.engine.execute(.setLimits(l)) else { Issue.record("accepted"); return }
+        #expect(e.code == .limitAboveHardware && e.index == 5)
+    }
+
+    @Test("headers asking for more data than the body holds are refused before anything is allocated")
+    func hugeHeaders() throws {
+        var w = ByteWriter()
+        w.u8(0); w.u8(0); w.u16(0xFFFF); w.u16(0xFFFF); w.f32(0.1)
+        #expect(throws: ProtocolError.self) { try Request.decode(Frame(type: Opcode.matrixVector.rawValue, sequence: 1, body: w.bytes)) }
+        var r = ByteWriter()
+        r.u16(0xFFFF); r.u16(0xFFFF); r.u8(3); r.f32(1e-7)
+        #expect(throws: ProtocolError.self) { try Response.decode(Frame(type: Opcode.readConductance.responseType, sequence: 1, body: r.bytes)) }
+    }
+
+    @Test("a board with small buffers reports them, refuses larger frames and results")
+    func smallBuffers() throws {
+        var fe = TestFrontEnd()
+        fe.hardware.maxFrameBody = 256
+        var h = EngineHarness(engine: FirmwareEngine(frontEnd: fe))
+        guard case .info(let info) = try h.call(.hello(hostVersion: 1)) else { Issue.record("no INFO"); return }
+        #expect(info.maxRequestBody == 256)
+        guard case .error(let e) = h.engine.execute(.matrixVector(MatrixVectorRead(tile: 0, orientation: .forward, vectorCount: 50, vectorLength: 4, inputFullScale: Volts(0.5), inputs: [Int16](repeating: 1, count: 200)))) else {
+            Issue.record("a 50-vector result fit in 256 bytes"); return
+        }
+        #expect(e.code == .responseTooLarge && e.limit == Float((256 - 12) / 6))
+        let big = Request.ping([UInt8](repeating: 7, count: 400)).frame(sequence: 9).encoded()
+        guard case .error(let b) = try Response.decode(try Frame.decode(h.send(bytes: big)[0])) else { Issue.record("400-byte ping accepted"); return }
+        #expect(b.code == .badFrame)
     }
 }

@@ -34,7 +34,6 @@ struct TestFrontEnd: AnalogFrontEnd {
     }
 
     mutating func run(cycles: UInt32) { nanoseconds += UInt64(cycles) * 10 }
-    mutating func sleep(nanoseconds ns: UInt64) { nanoseconds += ns }
 
     mutating func driveInputs(tile: Int, orientation: ReadOrientation, codes: UnsafeBufferPointer<Int16>, fullScale: Volts) {
         let maxCode = Double(hardware.dacMaxCode)

@@ -16,11 +16,16 @@ public struct FrontEndDescription: Equatable, Sendable {
     public var deviceReadFullScale: Amperes
     /// What the hardware can safely do; the firmware's limits never exceed these.
     public var absoluteLimits: SafetyLimits
+    /// The largest request or response body the firmware's buffers hold, in bytes (at most the
+    /// protocol's 65 535). A microcontroller with little RAM reports less; the host splits batches.
+    public var maxFrameBody: UInt16
 
     public init(
         serial: [UInt8], clockHertz: UInt32, dacBits: UInt8, adcBits: UInt8, markerLines: UInt8,
-        tiles: [TileInfo], deviceReadFullScale: Amperes, absoluteLimits: SafetyLimits
+        tiles: [TileInfo], deviceReadFullScale: Amperes, absoluteLimits: SafetyLimits,
+        maxFrameBody: UInt16 = UInt16(Frame.maxBody)
     ) {
+        self.maxFrameBody = maxFrameBody
         self.serial = serial
         self.clockHertz = clockHertz
         self.dacBits = dacBits
@@ -38,7 +43,8 @@ public struct FrontEndDescription: Equatable, Sendable {
 }
 
 /// The small hardware interface the firmware engine is written against: converters, switches,
-/// the pulse timer, marker lines, the temperature sensor and the core's own time.
+/// the pulse timer, marker lines, the temperature sensor and the core's own time. Idle time
+/// between requests (waiting for the link) is the port's business, not the engine's.
 ///
 /// On the microcontroller it drives real peripherals; in the simulator it is a virtual analog
 /// front end on device physics. Either way the engine is the same code. Calls return when the
@@ -46,8 +52,8 @@ public struct FrontEndDescription: Equatable, Sendable {
 ///
 /// Crossbar conventions: tile `t` has `rows × columns` weights, each a differential pair of
 /// devices (G⁺, G⁻) in separate physical columns. A forward read drives rows and senses the
-/// differential column currents I_j = Σᵢ Vᵢ·(G⁺ᵢⱼ − G⁻ᵢⱼ); a transposed read drives columns (the
-/// same voltage on both devices of a pair) and senses rows, I_i = Σⱼ Vⱼ·(G⁺ᵢⱼ − G⁻ᵢⱼ).
+/// differential column currents I_j = Σᵢ Vᵢ·(G⁺ᵢⱼ − G⁻ᵢⱼ); a transposed read drives the G⁺ column
+/// of pair j at +V_j and its G⁻ column at −V_j, and senses rows, I_i = Σⱼ Vⱼ·(G⁺ᵢⱼ − G⁻ᵢⱼ).
 /// Positive device voltage potentiates (raises conductance), negative depresses.
 public protocol AnalogFrontEnd {
     /// The hardware's description.
@@ -58,9 +64,6 @@ public protocol AnalogFrontEnd {
 
     /// Accounts for firmware work: the core is active for `cycles` clock cycles.
     mutating func run(cycles: UInt32)
-
-    /// Sleeps (core idle, peripherals quiescent) for `nanoseconds`.
-    mutating func sleep(nanoseconds: UInt64)
 
     /// Sets the input DACs of `tile` and closes the input switches: rows for a forward read,
     /// columns for a transposed one. `codes` has one code per input line; code c drives

@@ -13,9 +13,13 @@ public struct FirmwareEngine<FrontEnd: AnalogFrontEnd> {
     public let firmwareVersion: FirmwareVersion
     /// The marker value currently driven.
     public private(set) var marker: UInt8 = 0
+    /// The newest sequence number executed (or refused) in this session; nil before the first.
+    public private(set) var latestSequence: UInt16?
 
     @usableFromInline var counters = Counters()
-    @usableFromInline var splitter = FrameSplitter()
+    @usableFromInline var splitter: FrameSplitter
+    /// The largest request or response body, from the hardware's buffers.
+    @usableFromInline let maxBody: UInt16
     @usableFromInline var cache: RetransmitCache
     @usableFromInline var costs = CycleCosts()
 
@@ -28,6 +32,9 @@ public struct FirmwareEngine<FrontEnd: AnalogFrontEnd> {
         self.limits = frontEnd.hardware.absoluteLimits
         self.firmwareVersion = firmwareVersion
         self.cache = RetransmitCache(depth: retransmitDepth)
+        self.maxBody = frontEnd.hardware.maxFrameBody
+        let decoded = Frame.headerSize + Int(maxBody) + Frame.checksumSize
+        self.splitter = FrameSplitter(limit: COBS.maxEncodedCount(decoded))
     }
 
     /// The activity counters, with the uptime read from the board timer.
@@ -48,13 +55,19 @@ public struct FirmwareEngine<FrontEnd: AnalogFrontEnd> {
                 send(handle(encodedFrame: encoded))
             case .overflow(let discarded):
                 counters.framesRejected &+= 1
-                let e = ErrorResponse(code: .badFrame, opcode: 0, value: Float(discarded), limit: Float(Frame.maxEncoded))
+                let e = ErrorResponse(code: .badFrame, opcode: 0, value: Float(discarded), limit: Float(splitter.limit))
                 send(Response.error(e).frame(answering: .ping, sequence: 0xFFFF).encoded())
             }
         }
     }
 
     /// Handles one encoded frame (the bytes between delimiters) and returns the encoded response.
+    ///
+    /// Sequence rules (docs/protocol.md, Exchange): a frame whose sequence number and bytes are in
+    /// the cache gets the cached response; any other frame whose sequence number is not newer than
+    /// the session's latest is refused (`sequenceReused`), since it was either executed already or
+    /// is a stale copy. HELLO is never answered from the cache: it starts a new session, and only
+    /// a successful HELLO clears the cache and resets the latest sequence number.
     public mutating func handle(encodedFrame encoded: [UInt8]) -> [UInt8] {
         frontEnd.run(cycles: costs.perFrame &+ costs.perByte &* UInt32(truncatingIfNeeded: encoded.count))
         let frame: Frame
@@ -68,18 +81,19 @@ public struct FirmwareEngine<FrontEnd: AnalogFrontEnd> {
             let e = ErrorResponse(code: .badFrame, opcode: 0, index: 0)
             return Response.error(e).frame(answering: .ping, sequence: Self.bestEffortSequence(encoded)).encoded()
         }
-        switch cache.lookup(sequence: frame.sequence, key: key) {
-        case .hit(let response):
-            counters.retransmitsAnswered &+= 1
-            return response
-        case .conflict where frame.type == Opcode.hello.rawValue:
-            cache.clear()  // a new host session may start anywhere in the sequence space
-        case .conflict:
-            counters.framesRejected &+= 1
-            let e = ErrorResponse(code: .sequenceReused, opcode: frame.type, index: 0, value: Float(frame.sequence))
-            return Response.error(e).frame(answering: .ping, sequence: frame.sequence).encoded()
-        case .miss:
-            break
+        let isHello = frame.type == Opcode.hello.rawValue
+        if !isHello {
+            switch cache.lookup(sequence: frame.sequence, key: key) {
+            case .hit(let response):
+                counters.retransmitsAnswered &+= 1
+                return response
+            case .conflict:
+                return refuseSequence(frame)
+            case .miss:
+                if let latest = latestSequence, !Self.isNewer(frame.sequence, than: latest) {
+                    return refuseSequence(frame)
+                }
+            }
         }
         let response: [UInt8]
         let request: Request
@@ -89,29 +103,61 @@ public struct FirmwareEngine<FrontEnd: AnalogFrontEnd> {
             counters.framesRejected &+= 1
             let e = Self.refusal(for: error, type: frame.type)
             response = Response.error(e).frame(answering: .ping, sequence: frame.sequence).encoded()
-            cache.store(sequence: frame.sequence, key: key, response: response)
+            if !isHello { remember(frame.sequence, key: key, response: response) }
             return response
         }
         let reply = execute(request)
-        if case .hello = request { cache.clear() }
         response = reply.frame(answering: request.opcode, sequence: frame.sequence).encoded()
         frontEnd.run(cycles: costs.perByte &* UInt32(truncatingIfNeeded: response.count))
-        cache.store(sequence: frame.sequence, key: key, response: response)
+        if isHello {
+            if case .info = reply {
+                cache.clear()
+                latestSequence = frame.sequence
+            }
+        } else {
+            remember(frame.sequence, key: key, response: response)
+        }
         return response
     }
 
+    /// Caches a response and advances the session's latest sequence number.
+    mutating func remember(_ sequence: UInt16, key: UInt32, response: [UInt8]) {
+        cache.store(sequence: sequence, key: key, response: response)
+        if latestSequence.map({ Self.isNewer(sequence, than: $0) }) ?? true { latestSequence = sequence }
+    }
+
+    /// Refuses a frame whose sequence number was used already (value: its number, limit: the latest).
+    mutating func refuseSequence(_ frame: Frame) -> [UInt8] {
+        counters.framesRejected &+= 1
+        let e = ErrorResponse(code: .sequenceReused, opcode: frame.type, index: 0, value: Float(frame.sequence), limit: Float(latestSequence ?? 0))
+        return Response.error(e).frame(answering: .ping, sequence: frame.sequence).encoded()
+    }
+
+    /// Serial-number order of 16-bit sequence numbers (RFC 1982): `a` is newer than `b` when it is
+    /// 1 … 32 767 steps ahead of it, modulo 65 536.
+    @inlinable public static func isNewer(_ a: UInt16, than b: UInt16) -> Bool {
+        let d = a &- b
+        return d != 0 && d < 0x8000
+    }
+
     /// The sequence number of a damaged frame when its header is still readable, else 0xFFFF.
+    /// The COBS decoding here is lenient: it keeps whatever decodes before the damage.
     static func bestEffortSequence(_ encoded: [UInt8]) -> UInt16 {
         var raw: [UInt8] = []
-        let ok: Bool = encoded.withUnsafeBufferPointer { (b: UnsafeBufferPointer<UInt8>) -> Bool in
-            do throws(ProtocolError) {
-                try COBS.decode(b, into: &raw)
-                return true
-            } catch {
-                return false
+        var i = 0
+        while i < encoded.count && raw.count < Frame.headerSize {
+            let code = Int(encoded[i])
+            if code == 0 { break }
+            var j = i + 1
+            while j < i + code && j < encoded.count && encoded[j] != 0 {
+                raw.append(encoded[j])
+                j += 1
             }
+            if j < i + code { break }
+            i = j
+            if code != 0xFF { raw.append(0) }
         }
-        guard ok, raw.count >= Frame.headerSize else { return 0xFFFF }
+        guard raw.count >= 4 else { return 0xFFFF }
         return UInt16(raw[2]) | UInt16(raw[3]) << 8
     }
 
@@ -184,7 +230,7 @@ public struct FirmwareEngine<FrontEnd: AnalogFrontEnd> {
         return BoardInfo(
             protocolVersion: ProtocolVersion.current, firmwareVersion: firmwareVersion, serial: hw.serial,
             clockHertz: hw.clockHertz, dacBits: hw.dacBits, adcBits: hw.adcBits, markerLines: hw.markerLines,
-            maxRequestBody: UInt16(Frame.maxBody), deviceReadFullScale: hw.deviceReadFullScale, tiles: hw.tiles,
+            maxRequestBody: maxBody, deviceReadFullScale: hw.deviceReadFullScale, tiles: hw.tiles,
             absoluteLimits: hw.absoluteLimits, activeLimits: limits)
     }
 
@@ -210,15 +256,20 @@ public struct FirmwareEngine<FrontEnd: AnalogFrontEnd> {
         case .success(let t): tile = t
         case .failure(let e): return .failure(e)
         }
-        if r.rows == 0 || r.columns == 0 || Int(r.row) + Int(r.rows) > Int(tile.rows) || Int(r.column) + Int(r.columns) > Int(tile.columns) {
-            let lastRow = Float(Int(r.row) + Int(r.rows))
-            return .failure(ErrorResponse(code: .addressOutOfRange, opcode: op.rawValue, value: lastRow, limit: Float(tile.rows)))
+        // index 0: the rows are out of range, 1: the columns; value: one past the last requested.
+        if r.rows == 0 || Int(r.row) + Int(r.rows) > Int(tile.rows) {
+            return .failure(ErrorResponse(code: .addressOutOfRange, opcode: op.rawValue, index: 0, value: Float(Int(r.row) + Int(r.rows)), limit: Float(tile.rows)))
         }
-        if let e = checkReadVoltage(r.readVoltage.magnitude, opcode: op) { return .failure(e) }
-        let n = Int(r.rows) * Int(r.columns) * r.sideCount
-        if 9 + 2 * n > Frame.maxBody {
-            return .failure(ErrorResponse(code: .responseTooLarge, opcode: op.rawValue, value: Float(n), limit: Float((Frame.maxBody - 9) / 2)))
+        if r.columns == 0 || Int(r.column) + Int(r.columns) > Int(tile.columns) {
+            return .failure(ErrorResponse(code: .addressOutOfRange, opcode: op.rawValue, index: 1, value: Float(Int(r.column) + Int(r.columns)), limit: Float(tile.columns)))
         }
+        if let e = checkReadVoltage(r.readVoltage, opcode: op) { return .failure(e) }
+        let cells = UInt64(r.rows) * UInt64(r.columns) * UInt64(r.sideCount)
+        let fits = (UInt64(maxBody) - 9) / 2
+        if cells > fits {
+            return .failure(ErrorResponse(code: .responseTooLarge, opcode: op.rawValue, value: Float(cells), limit: Float(fits)))
+        }
+        let n = Int(cells)
         var codes: [Int16] = []
         codes.reserveCapacity(n)
         for i in 0..<Int(r.rows) {
@@ -262,8 +313,9 @@ public struct FirmwareEngine<FrontEnd: AnalogFrontEnd> {
             return .failure(ErrorResponse(code: .valueOutOfRange, opcode: op.rawValue, index: UInt16(truncatingIfNeeded: bad / inputs), value: Float(m.inputs[bad]), limit: Float(maxCode)))
         }
         let count = Int(m.vectorCount)
-        if 12 + 2 * count * outputs > Frame.maxBody {
-            return .failure(ErrorResponse(code: .responseTooLarge, opcode: op.rawValue, value: Float(count), limit: Float((Frame.maxBody - 12) / (2 * outputs))))
+        let fits = (UInt64(maxBody) - 12) / (2 * UInt64(outputs))
+        if UInt64(count) > fits {
+            return .failure(ErrorResponse(code: .responseTooLarge, opcode: op.rawValue, value: Float(count), limit: Float(fits)))
         }
         var out = [Int16](repeating: 0, count: count * outputs)
         var saturated: UInt32 = 0
@@ -436,7 +488,7 @@ public struct FirmwareEngine<FrontEnd: AnalogFrontEnd> {
         if l.minPulseWidthNanoseconds < hw.minPulseWidthNanoseconds { return .failure(above(2, Double(l.minPulseWidthNanoseconds), Double(hw.minPulseWidthNanoseconds))) }
         if l.maxPulseWidthNanoseconds > hw.maxPulseWidthNanoseconds || l.maxPulseWidthNanoseconds < l.minPulseWidthNanoseconds { return .failure(above(3, Double(l.maxPulseWidthNanoseconds), Double(hw.maxPulseWidthNanoseconds))) }
         if !(l.complianceCurrent.value > 0) || exceeds(l.complianceCurrent.value, hw.complianceCurrent.value) { return .failure(above(4, l.complianceCurrent.value, hw.complianceCurrent.value)) }
-        if l.maxPulsesPerRequest > hw.maxPulsesPerRequest { return .failure(above(5, Double(l.maxPulsesPerRequest), Double(hw.maxPulsesPerRequest))) }
+        if l.maxPulsesPerRequest == 0 || l.maxPulsesPerRequest > hw.maxPulsesPerRequest { return .failure(above(5, Double(l.maxPulsesPerRequest), Double(hw.maxPulsesPerRequest))) }
         limits = l
         return .success(.limits(l))
     }

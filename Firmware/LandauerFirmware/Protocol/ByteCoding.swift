@@ -100,6 +100,14 @@ public struct ByteReader {
         let i = try take(n)
         return Array(bytes[i..<(i + n)])
     }
+    /// `count` signed 16-bit values, where `count` is a product of header fields computed in 64
+    /// bits: it is checked against the bytes left before anything is allocated, so no header can
+    /// overflow a 32-bit `Int` or ask for more memory than the body holds.
+    @inlinable public mutating func i16s(_ count: UInt64) throws(ProtocolError) -> [Int16] {
+        if count > UInt64(remaining / 2) { throw .truncatedBody(type: type, offset: UInt32(truncatingIfNeeded: bytes.count)) }
+        return try i16s(Int(count))
+    }
+
     /// `n` signed 16-bit values.
     @inlinable public mutating func i16s(_ n: Int) throws(ProtocolError) -> [Int16] {
         let i = try take(n * 2)

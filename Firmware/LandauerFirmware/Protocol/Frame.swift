@@ -145,7 +145,8 @@ public struct FrameSplitter: Sendable {
     @usableFromInline var pending: [UInt8] = []
     @usableFromInline var overflowing = false
     @usableFromInline var discarded: UInt32 = 0
-    @usableFromInline let limit: Int
+    /// Longest run without a delimiter that is kept, in bytes.
+    public let limit: Int
 
     /// Creates a splitter that discards runs longer than `limit` bytes.
     @inlinable public init(limit: Int = Frame.maxEncoded) { self.limit = limit }

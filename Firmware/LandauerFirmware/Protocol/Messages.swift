@@ -561,7 +561,7 @@ public enum Request: Equatable, Sendable {
             let count = try r.u16()
             let length = try r.u16()
             let fullScale = Volts(Double(try r.finiteF32()))
-            let inputs = try r.i16s(Int(count) * Int(length))
+            let inputs = try r.i16s(UInt64(count) * UInt64(length))
             request = .matrixVector(MatrixVectorRead(
                 tile: tile, orientation: op == .matrixVector ? .forward : .transposed,
                 vectorCount: count, vectorLength: length, inputFullScale: fullScale, inputs: inputs))
@@ -714,14 +714,14 @@ public enum Response: Equatable, Sendable {
             let sides = try r.u8()
             if sides == 0 || sides > 3 { throw r.invalid(at: sidesAt) }
             let scale = Siemens(Double(try r.finiteF32()))
-            let n = Int(rows) * Int(columns) * ((sides & 1 != 0 ? 1 : 0) + (sides & 2 != 0 ? 1 : 0))
+            let n = UInt64(rows) * UInt64(columns) * (sides == 3 ? 2 : 1)
             response = .conductances(ConductanceReadResult(rows: rows, columns: columns, sides: sides, siemensPerCode: scale, codes: try r.i16s(n)))
         case .matrixVector, .matrixVectorTransposed:
             let count = try r.u16()
             let length = try r.u16()
             let scale = Amperes(Double(try r.finiteF32()))
             let saturated = try r.u32()
-            response = .matrixVector(MatrixVectorResult(vectorCount: count, outputLength: length, amperesPerCode: scale, saturated: saturated, outputs: try r.i16s(Int(count) * Int(length))))
+            response = .matrixVector(MatrixVectorResult(vectorCount: count, outputLength: length, amperesPerCode: scale, saturated: saturated, outputs: try r.i16s(UInt64(count) * UInt64(length))))
         case .programPulses: response = .programmed(ProgramResult(pulsesApplied: try r.u32(), elapsedNanoseconds: try r.u64()))
         case .outerProduct: response = .outerProduct(OuterProductResult(coincidences: try r.u32(), slots: try r.u16(), elapsedNanoseconds: try r.u64()))
         case .setLimits: response = .limits(try SafetyLimits.read(&r))

@@ -33,6 +33,9 @@ extension PhysicalQuantity where Self: UnitSymbol {
         let v = value
         guard v.isFinite, v != 0 else { return "\(v) \(Self.symbol)" }
         let m = v < 0 ? -v : v
+        if m >= 1e15 || m < 1e-24 {  // beyond the prefixes: an exponent
+            return SignificantDigits.format(v, digits: significantDigits) + " " + Self.symbol
+        }
         let (scale, prefix) = prefixes.first { m >= $0.0 } ?? prefixes[prefixes.count - 1]
         return "\(SignificantDigits.plain(v < 0 ? -v / scale : v / scale, digits: significantDigits).withSign(v < 0)) \(prefix)\(Self.symbol)"
     }
