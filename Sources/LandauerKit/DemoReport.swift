@@ -111,7 +111,7 @@ public struct GroundTruthReport: Codable, Sendable {
     public var waveformJoules: Double
     public var rails: [Item]
     public var events: [Item]
-    /// Energy between marker edges, integrated from the supply waveform.
+    /// Energy between marker edges (ledger totals at the edges).
     public var phases: [Phase]
     /// k_B·T·ln 2 at the board's temperature, in joules.
     public var landauerJoulesPerBit: Double
@@ -128,10 +128,10 @@ public struct GroundTruthReport: Codable, Sendable {
         var phases: [Phase] = []
         let history = board.markerHistory
         for (k, e) in history.enumerated() where e.value != 0 {
-            let end = k + 1 < history.count ? history[k + 1].time : now
+            let (end, endEnergy) = k + 1 < history.count ? (history[k + 1].time, history[k + 1].energy) : (now, ledger.total)
             phases.append(Phase(
                 marker: Int(e.value), name: phaseNames[Int(e.value)] ?? "marker \(e.value)",
-                seconds: (end.seconds - e.time.seconds).value, joules: waveform.energy(over: e.time..<end).value))
+                seconds: (end.seconds - e.time.seconds).value, joules: (endEnergy - e.energy).value))
         }
         self.phases = phases
         landauerJoulesPerBit = board.config.temperature.landauerBound.value

@@ -66,7 +66,7 @@ struct BoardSessionTests {
         #expect(abs((g1 - g0).value - 7 * step.value) < 1e-15)
     }
 
-    @Test("markers reach the marker lines with board timestamps, and temperature reads the sensor")
+    @Test("markers reach the marker lines with board timestamps and energies; temperature reads the sensor")
     func markersAndTemperature() async throws {
         let session = try BoardConnection.open("sim:?profile=ideal&temperature=310")
         let client = session.client
@@ -79,5 +79,17 @@ struct BoardSessionTests {
         #expect(history.last.map { $0.time.nanoseconds } == b.timestampNanoseconds)
         let t = try await client.temperature()
         #expect(abs(t.temperature.value - 310) <= 1.0 / 16)
+        // The energy between two marker edges, from the ledger snapshots the edges carry, equals the
+        // supply waveform integrated over the same window.
+        _ = try await client.marker(5)
+        _ = try await client.program(pulses: [PulseCommand(tile: 0, side: .plus, row: 0, column: 0, polarity: 1, amplitude: Volts(1.5), widthNanoseconds: 10_000, repeat: 20)])
+        _ = try await client.matrixVector(tile: 0, vectorLength: 64, inputs: [Int16](repeating: 40, count: 640), inputFullScale: Volts(0.2))
+        _ = try await client.marker(0)
+        let board = try #require(session.virtualBoard)
+        let edges = board.markerHistory.suffix(2)
+        let fromLedger = edges.last!.energy - edges.first!.energy
+        let fromWaveform = try #require(board.waveform.energy(over: edges.first!.time..<edges.last!.time))
+        #expect(fromLedger.value > 0)
+        #expect(abs(fromLedger.value - fromWaveform.value) <= 1e-9 * fromLedger.value)
     }
 }

@@ -232,7 +232,7 @@ struct VirtualFrontEndTests {
         #expect(abs(sum / 400 - 300) < 0.01)
     }
 
-    @Test("marker changes are recorded with their virtual time")
+    @Test("marker changes are recorded with their virtual time and the energy drawn until then")
     func markers() {
         var fe = VirtualFrontEnd(config: .ideal)
         fe.sleep(nanoseconds: 1000)
@@ -240,10 +240,13 @@ struct VirtualFrontEndTests {
         fe.run(cycles: 150)
         fe.setMarkers(1)
         fe.setMarkers(0x83)
-        #expect(fe.markerHistory == [
-            MarkerEvent(time: VirtualTime(nanoseconds: 1000), value: 1),
-            MarkerEvent(time: VirtualTime(nanoseconds: 2000), value: 0x83),
-        ])
+        #expect(fe.markerHistory.map(\.time) == [VirtualTime(nanoseconds: 1000), VirtualTime(nanoseconds: 2000)])
+        #expect(fe.markerHistory.map(\.value) == [1, 0x83])
+        // Each change carries the ground-truth energy drawn up to it: idle, then 150 active cycles.
+        let idle = (fe.config.mcuSleepPower + fe.config.quiescentPower) * Seconds(1e-6)
+        let active = (fe.config.mcuActivePower + fe.config.quiescentPower) * Seconds(1e-6)
+        #expect(abs(fe.markerHistory[0].energy.value - idle.value) < 1e-21)
+        #expect(abs(fe.markerHistory[1].energy.value - (idle + active).value) < 1e-21)
         #expect(fe.markers(at: VirtualTime(nanoseconds: 1500)) == 1)
         #expect(fe.markers(at: VirtualTime(nanoseconds: 999)) == 0)
         var narrow = VirtualBoardConfig.ideal

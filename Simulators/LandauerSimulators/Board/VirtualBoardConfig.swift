@@ -103,7 +103,9 @@ public struct VirtualBoardConfig: Sendable, Equatable {
     // MARK: Waveform, link, randomness
     /// Bin width of the supply waveform.
     public var waveformBinWidth: Seconds
-    /// Most waveform bins kept (older ones are dropped); `nil` keeps all.
+    /// Most waveform bins kept (older ones are dropped, their energy still counted in the total);
+    /// `nil` keeps all. The default, 2²² bins (about 4 s at 1 µs, 32 MiB), bounds memory however
+    /// long a request lasts; a meter drains the waveform as it samples it.
     public var waveformRetention: Int?
     /// Link throughput in bytes per second (USB full-speed CDC ≈ 1 MB/s).
     public var linkBytesPerSecond: Double
@@ -144,7 +146,7 @@ public struct VirtualBoardConfig: Sendable, Equatable {
         mcuSleepPower: Watts = Watts(1.5e-3),
         quiescentPower: Watts = Watts(10e-3),
         waveformBinWidth: Seconds = Seconds(1e-6),
-        waveformRetention: Int? = nil,
+        waveformRetention: Int? = 1 << 22,
         linkBytesPerSecond: Double = 1e6,
         seed: UInt64 = 0x4C41_4E44_4155_4552
     ) {

@@ -1,16 +1,20 @@
 import LandauerFirmware
 
-/// A change of the marker lines, with the virtual time at which it happened.
+/// A change of the marker lines, with the virtual time at which it happened and the ground-truth
+/// energy drawn up to then, so phase energies survive however little of the waveform is kept.
 public struct MarkerEvent: Sendable, Equatable {
     /// When the lines changed.
     public var time: VirtualTime
     /// The new value of the lines (bit k on line k).
     public var value: UInt8
+    /// The ledger total (energy drawn from the supply since power-up) at the change.
+    public var energy: Joules
 
     /// Creates a marker event.
-    public init(time: VirtualTime, value: UInt8) {
+    public init(time: VirtualTime, value: UInt8, energy: Joules) {
         self.time = time
         self.value = value
+        self.energy = energy
     }
 }
 
@@ -304,7 +308,7 @@ public struct VirtualFrontEnd: AnalogFrontEnd, Sendable {
         let v = value & markerMask
         if v != markers {
             markers = v
-            markerHistory.append(MarkerEvent(time: clock.now, value: v))
+            markerHistory.append(MarkerEvent(time: clock.now, value: v, energy: ledger.total))
         }
     }
 

@@ -204,12 +204,14 @@ public struct SupplyWaveform: Sendable {
     }
 
     /// Energy drawn over `span`, from the kept bins (partial bins pro rata, the current taken as
-    /// uniform within a bin). Parts of the span outside the kept bins contribute nothing.
-    public func energy(over span: Range<VirtualTime>) -> Joules {
+    /// uniform within a bin), or nil when part of the span lies in bins already drained or
+    /// discarded: a missing stretch of waveform is never reported as zero energy.
+    public func energy(over span: Range<VirtualTime>) -> Joules? {
         let w = binWidth.picoseconds
         let s = span.lowerBound.picoseconds
         let e = span.upperBound.picoseconds
         let kept = retainedBins
+        if e > s && s / w < firstBin { return nil }
         guard e > s, !kept.isEmpty else { return .zero }
         let first = max(s / w, kept.lowerBound)
         let last = min((e - 1) / w, kept.upperBound - 1)
@@ -224,8 +226,8 @@ public struct SupplyWaveform: Sendable {
         return Joules(sum.value)
     }
 
-    /// Charge drawn from the supply over `span`: energy / V.
-    public func charge(over span: Range<VirtualTime>) -> Coulombs { energy(over: span) / supplyVoltage }
+    /// Charge drawn from the supply over `span`: energy / V (nil where `energy(over:)` is nil).
+    public func charge(over span: Range<VirtualTime>) -> Coulombs? { energy(over: span).map { $0 / supplyVoltage } }
 
     /// Energy of all bins ever deposited, kept, drained or discarded: the integral of the waveform
     /// over all virtual time.
