@@ -15,3 +15,8 @@ enum DurationText {
         return Seconds(s).formatted(significantDigits: 3)
     }
 }
+
+extension Duration {
+    /// This duration as a physical time.
+    public var inSeconds: Seconds { Seconds(DurationText.seconds(self)) }
+}

@@ -1,3 +1,4 @@
+import LandauerFirmware
 import Synchronization
 
 /// A transport wrapper that spoils frames on purpose: drops, corrupts, truncates, duplicates or
@@ -249,15 +250,15 @@ extension FaultInjectingTransport.State {
         let rates = direction == .outbound ? plan.outbound : plan.inbound
         if rates != .none {
             let size = frame.count - 1
-            if rng.unit() < rates.disconnect { list.append(.disconnect) }
-            if rng.unit() < rates.drop { list.append(.drop) }
-            if rng.unit() < rates.corrupt {
+            if rng.uniform() < rates.disconnect { list.append(.disconnect) }
+            if rng.uniform() < rates.drop { list.append(.drop) }
+            if rng.uniform() < rates.corrupt {
                 list.append(.corrupt(offset: Int(rng.next() % UInt64(size)), mask: UInt8(truncatingIfNeeded: rng.next() | 1)))
             }
-            if rng.unit() < rates.truncate { list.append(.truncate(keeping: Int(rng.next() % UInt64(size)))) }
-            if rng.unit() < rates.duplicate { list.append(.duplicate) }
-            if rng.unit() < rates.delay { list.append(.delay(rates.delayBy)) }
-            if rng.unit() < rates.garbage {
+            if rng.uniform() < rates.truncate { list.append(.truncate(keeping: Int(rng.next() % UInt64(size)))) }
+            if rng.uniform() < rates.duplicate { list.append(.duplicate) }
+            if rng.uniform() < rates.delay { list.append(.delay(rates.delayBy)) }
+            if rng.uniform() < rates.garbage {
                 let n = Int(1 + rng.next() % 8)
                 list.append(.garbage((0..<n).map { _ in UInt8(truncatingIfNeeded: 1 + rng.next() % 255) }))
             }

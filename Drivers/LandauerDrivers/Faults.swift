@@ -151,21 +151,3 @@ public struct InjectedFault: Sendable, Equatable, CustomStringConvertible {
     /// E.g. "inbound frame 3 (41 bytes): drop".
     public var description: String { "\(direction.rawValue) frame \(frame) (\(frameSize) bytes): \(fault)" }
 }
-
-/// SplitMix64 (Steele, Lea & Flood 2014): a small, fast, seedable generator for reproducible faults.
-struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A uniform number in [0, 1).
-    mutating func unit() -> Double { Double(next() >> 11) * 0x1p-53 }
-}

@@ -39,6 +39,8 @@ public struct Demo {
 
     /// Runs the demo and returns its report.
     public func run() async throws -> DemoReport {
+        guard options.vectors >= 1, options.vectors <= 65_535 else { throw DemoError.badOption("vectors must be 1 … 65535, not \(options.vectors)") }
+        guard options.rounds >= 1 else { throw DemoError.badOption("rounds must be at least 1, not \(options.rounds)") }
         let session = try BoardConnection.open(options.board)
         let client = session.client
         let info = try await client.hello()
@@ -48,7 +50,7 @@ public struct Demo {
         }
         let tile = info.tiles[Int(options.tile)]
         let rows = Int(tile.rows), columns = Int(tile.columns)
-        var rng = DemoRandom(seed: options.seed)
+        var rng = SplitMix64(seed: options.seed)  // the demo's own choices, independent of the board's
 
         // Phase 1: program-and-verify a random target weight matrix into the differential pairs.
         _ = try await client.marker(1)
@@ -87,7 +89,7 @@ public struct Demo {
 
         // Phase 2: batched analog inference, checked against the product of the read-back matrix.
         _ = try await client.marker(2)
-        let maxCode = Int16((1 << Int(info.dacBits - 1)) - 1)
+        let maxCode = info.dacMaxCode
         var inputs = [Int16](repeating: 0, count: options.vectors * rows)
         for i in inputs.indices { inputs[i] = Int16.random(in: -maxCode...maxCode, using: &rng) }
         let started = ContinuousClock.now
@@ -107,7 +109,7 @@ public struct Demo {
         }
         report.inference = .init(
             vectors: options.vectors, outputs: result.outputs.count, saturated: Int(result.saturated),
-            rmsErrorLSB: rms(errors), hostVectorsPerSecond: Double(options.vectors) / elapsed.seconds)
+            rmsErrorLSB: rms(errors), hostVectorsPerSecond: Double(options.vectors) / elapsed.inSeconds.value)
 
         // Phase 3: one parallel stochastic outer-product update (BL = 31).
         _ = try await client.marker(3)
@@ -157,31 +159,15 @@ func rms(_ xs: [Double]) -> Double {
     return (xs.reduce(0) { $0 + $1 * $1 } / Double(xs.count)).squareRoot()
 }
 
-extension Duration {
-    /// The duration in seconds, as a plain number for rates.
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
-}
 
 /// Why the demo cannot run.
 public enum DemoError: Error, CustomStringConvertible {
     case noSuchTile(Int, available: Int)
+    case badOption(String)
     public var description: String {
         switch self {
         case .noSuchTile(let t, let n): "the board has \(n) tile(s); tile \(t) does not exist"
+        case .badOption(let reason): reason
         }
     }
-}
-
-/// The demo's own seeded random numbers (SplitMix64), independent of the board's.
-struct DemoRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func uniform() -> Double { Double(next() >> 11) * 0x1p-53 }
 }

@@ -11,11 +11,11 @@ public enum SimulatorOptions {
         ("device", "device model: " + DeviceModel.names.joined(separator: ", ")),
         ("seed", "master seed of every random stream (unsigned integer)"),
         ("temperature", "board temperature in kelvins"),
-        ("noise", "on or off: thermal (Johnson–Nyquist) and extra read noise"),
+        ("noise", "off silences thermal (Johnson–Nyquist), extra read and sensor noise; on turns thermal noise on"),
         ("readnoise", "extra read noise, standard deviation as a fraction of output full scale"),
         ("stuck", "fraction of stuck devices, 0…1"),
         ("link", "link rate in bytes per second"),
-        ("retention", "supply-waveform bins kept in memory (1 µs each; default: all, for runs a meter does not drain)"),
+        ("retention", "supply-waveform bins kept in memory (1 µs each; default 4194304)"),
     ]
 
     /// The board configuration a `sim` connection string describes.
@@ -45,6 +45,7 @@ public enum SimulatorOptions {
             case "off":
                 config.thermalNoise = false
                 config.readNoiseFraction = 0
+                config.temperatureSensorNoise = Kelvin(0)
             default: throw .badOption(connection.description, key: "noise", value: noise, expected: "on or off")
             }
         }

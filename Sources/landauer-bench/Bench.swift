@@ -41,6 +41,10 @@ struct Board: AsyncParsableCommand {
     @Option(help: "Board connection string (a sim board). Nothing drains the supply waveform here, so keep its retention bounded.")
     var board = "sim:?retention=1000000"
     @Option(help: "Minimum wall time per figure, in seconds.") var seconds = 2.0
+
+    func validate() throws {
+        guard seconds > 0, seconds.isFinite else { throw ValidationError("--seconds must be a positive number of seconds") }
+    }
     @Option(help: "Vectors per matrix-vector frame.") var batch = 128
     @Option(help: "Run only the figures whose name contains this text.") var only: String?
 
@@ -62,8 +66,12 @@ struct Board: AsyncParsableCommand {
         // Batched 64 × 32 matrix-vector reads on tile 0, noise on.
         let tile = info.tiles[0]
         let rows = Int(tile.rows)
-        let maxCode = Int16((1 << Int(info.dacBits - 1)) - 1)
-        var rng = SystemRandomNumberGenerator()
+        let fits = await client.maxVectorsPerFrame(tile: 0, orientation: .forward, vectorLength: rows)
+        guard batch >= 1, batch <= fits else {
+            throw ValidationError("--batch must be 1 … \(fits) vectors for a \(rows)-input frame on this board, not \(batch)")
+        }
+        let maxCode = info.dacMaxCode
+        var rng = SplitMix64(seed: seed)  // reproducible inputs
         let inputs = (0..<(batch * rows)).map { _ in Int16.random(in: -maxCode...maxCode, using: &rng) }
         let read = MatrixVectorRead(tile: 0, orientation: .forward, vectorCount: UInt16(batch), vectorLength: UInt16(rows), inputFullScale: Volts(0.2), inputs: inputs)
         var (n, elapsed) = (0, 0.0)
@@ -112,15 +120,13 @@ struct Board: AsyncParsableCommand {
     /// Runs `body` repeatedly for at least `seconds` of wall time; returns the count and time.
     func measure(_ seconds: Double, _ body: () async throws -> Void) async throws -> (Int, Double) {
         try await body()  // warm-up
-        let clock = ContinuousClock()
-        let start = clock.now
+        let start = ContinuousClock.now
         var n = 0
         var elapsed = 0.0
         repeat {
             try await body()
             n += 1
-            let d = clock.now - start
-            elapsed = Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+            elapsed = (ContinuousClock.now - start).inSeconds.value
         } while elapsed < seconds
         return (n, elapsed)
     }

@@ -1,3 +1,4 @@
+import LandauerFirmware
 import LandauerKit
 import LandauerSimulators
 import Testing
@@ -27,10 +28,13 @@ struct ConnectionStringTests {
         #expect(config.deviceModel.name == "vteam")
         #expect(config.seed == 9)
         #expect(config.temperature.value == 310.5)
-        #expect(!config.thermalNoise && config.readNoiseFraction == 0)
+        #expect(!config.thermalNoise && config.readNoiseFraction == 0 && config.temperatureSensorNoise == Kelvin(0))
         #expect(config.stuckFraction == 0.1)
         #expect(config.waveformRetention == 5000)
         #expect(config.serial == VirtualBoardConfig.ideal.serial)
+        let quiet = try SimulatorOptions.config(from: ConnectionString(parsing: "sim:?noise=off"))
+        #expect(VirtualBoardConfig.default.temperatureSensorNoise > Kelvin(0))
+        #expect(!quiet.thermalNoise && quiet.readNoiseFraction == 0 && quiet.temperatureSensorNoise == Kelvin(0))
     }
 
     @Test("bad sim options name the key and what was expected", arguments: [

@@ -1,4 +1,5 @@
 import Testing
+import LandauerFirmware
 @testable import LandauerSimulators
 
 @Suite("SimulationRandom")

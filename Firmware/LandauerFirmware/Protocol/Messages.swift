@@ -158,6 +158,11 @@ public struct BoardInfo: Equatable, Sendable {
         self.absoluteLimits = absoluteLimits
         self.activeLimits = activeLimits
     }
+
+    /// Largest DAC code magnitude, 2^(dacBits−1) − 1 (0 for a board reporting no bits).
+    @inlinable public var dacMaxCode: Int16 { dacBits == 0 || dacBits > 16 ? 0 : Int16((1 << Int(dacBits - 1)) - 1) }
+    /// Largest ADC code magnitude, 2^(adcBits−1) − 1 (0 for a board reporting no bits).
+    @inlinable public var adcMaxCode: Int16 { adcBits == 0 || adcBits > 16 ? 0 : Int16((1 << Int(adcBits - 1)) - 1) }
 }
 
 /// Read the conductances of a rectangular region of a tile, one device at a time.

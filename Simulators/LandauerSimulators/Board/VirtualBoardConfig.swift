@@ -259,6 +259,7 @@ public struct VirtualBoardConfig: Sendable, Equatable {
         if !(supplyVoltage.value > 0) { p.append("supply voltage must be positive") }
         if !(waveformBinWidth.value >= 1e-12) { p.append("waveform bin width below 1 ps") }
         if !(linkBytesPerSecond > 0) { p.append("link rate must be positive") }
+        if let r = waveformRetention, r < 1 { p.append("waveform retention must be at least one bin") }
         for (name, e) in [("DAC", dacUpdateEnergy), ("ADC", adcConversionEnergy)] where !(e.value >= 0) {
             p.append("\(name) energy must be non-negative")
         }

@@ -91,8 +91,8 @@ public struct VirtualFrontEnd: AnalogFrontEnd, Sendable {
         conversionPicoseconds = VirtualTime(rounding: config.adcConversionTime).picoseconds
         setupPicoseconds = VirtualTime(rounding: config.pulseSetupTime).picoseconds
         sensorPicoseconds = VirtualTime(rounding: config.temperatureReadTime).picoseconds
-        dacMaxCode = Double((1 << Int(config.dacBits - 1)) - 1)
-        adcMaxCode = Double((1 << Int(config.adcBits - 1)) - 1)
+        dacMaxCode = Double(hardware.dacMaxCode)
+        adcMaxCode = Double(hardware.adcMaxCode)
         markerMask = config.markerLines >= 8 ? 0xFF : UInt8((1 << Int(config.markerLines)) - 1)
         let lines = config.tiles.reduce(0) { max($0, $1.rows, $1.columns) }
         inputVolts = [Double](repeating: 0, count: lines)

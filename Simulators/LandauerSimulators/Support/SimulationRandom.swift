@@ -1,26 +1,4 @@
-/// SplitMix64 (Steele, Lea & Flood 2014; constants as published by Vigna): a tiny 64-bit generator
-/// used here to expand a seed into xoshiro256** state and to derive child seeds.
-public struct SplitMix64: RandomNumberGenerator, Sendable, Equatable {
-    /// The generator's whole state.
-    public private(set) var state: UInt64
-
-    /// Creates a generator whose first output is derived from `seed`.
-    public init(seed: UInt64) { self.state = seed }
-
-    /// The next 64 random bits.
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        return SplitMix64.mix(state)
-    }
-
-    /// SplitMix64's output function: a bijective 64-bit finaliser with good avalanche.
-    @inlinable public static func mix(_ value: UInt64) -> UInt64 {
-        var z = value
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import LandauerFirmware
 
 /// The simulator's seeded random source: xoshiro256** (Blackman & Vigna 2018), seeded through
 /// SplitMix64, with uniform and Gaussian variates.
