@@ -5,6 +5,7 @@ import Testing
 /// The golden vectors printed in docs/protocol.md, read from the document itself.
 struct ProtocolDocument {
     struct Vector {
+        var body: [UInt8]
         var frame: [UInt8]
         var wire: [UInt8]
     }
@@ -24,15 +25,24 @@ struct ProtocolDocument {
         var block: String?
         var hex = ""
         var frame: [UInt8] = []
+        var body: [UInt8] = []
+        var inText = false
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            if line.hasPrefix("<!-- golden: ") {
+            if line == "```text" {
+                inText = true
+            } else if inText && line == "```" {
+                inText = false
+            } else if inText && line.hasPrefix("body: ") {
+                let hex = line.dropFirst("body: ".count)
+                body = hex == "(empty)" ? [] : hex.split(separator: " ").map { UInt8($0, radix: 16)! }
+            } else if line.hasPrefix("<!-- golden: ") {
                 name = String(line.dropFirst("<!-- golden: ".count).dropLast(" -->".count))
             } else if line == "```hex frame" || line == "```hex wire" {
                 block = String(line.dropFirst("```hex ".count))
                 hex = ""
             } else if line == "```", let b = block, let n = name {
                 let bytes = hex.split(separator: " ").map { UInt8($0, radix: 16)! }
-                if b == "frame" { frame = bytes } else { doc.vectors[n] = Vector(frame: frame, wire: bytes) }
+                if b == "frame" { frame = bytes } else { doc.vectors[n] = Vector(body: body, frame: frame, wire: bytes) }
                 block = nil
             } else if block != nil {
                 hex += " " + line
@@ -73,6 +83,7 @@ struct GoldenVectorTests {
         vector.wire.dropLast().withUnsafeBufferPointer { try? COBS.decode($0, into: &raw) }
         #expect(raw == vector.frame)
         #expect(Array(raw[6..<(raw.count - 4)]) == message.frame.body)
+        #expect(vector.body == message.frame.body, "the document's body line")
     }
 
     @Test("the decoder reads the documented bytes back to the message", arguments: goldenMessages.map(\.name))

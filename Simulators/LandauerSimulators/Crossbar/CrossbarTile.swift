@@ -399,12 +399,6 @@ public struct CrossbarTile: Sendable {
         }
     }
 
-    /// Σ G over all devices on output line `k` (both sides of the pair; caches must be fresh):
-    /// the conductance whose thermal noise reaches that output.
-    @inline(__always) func outputLoad(orientation: ReadOrientation, _ k: Int) -> Double {
-        orientation == .forward ? columnLoad[k] : rowLoad[k]
-    }
-
     /// Σ G over the physical column of one side (caches must be fresh).
     @inline(__always) func physicalColumnLoad(_ column: Int, side: DeviceSide) -> Double {
         side == .plus ? plusColumnLoad[column] : minusColumnLoad[column]
