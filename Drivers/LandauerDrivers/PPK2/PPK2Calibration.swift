@@ -29,17 +29,14 @@ public struct PPK2Calibration: Sendable, Equatable {
 
     /// The effective coefficients of `metadata`: every NaN, infinite or zero value becomes its default.
     public init(metadata: PPK2Metadata) {
-        let d = PPK2Metadata()
-        func pick(_ v: [Double], _ defaults: [Double]) -> [Double] {
-            (0..<5).map { k in v[k].isFinite && v[k] != 0 ? v[k] : defaults[k] }
-        }
-        resistances = pick(metadata.r, d.r).map(Ohms.init)
-        quadraticGains = pick(metadata.gs, d.gs)
-        linearGains = pick(metadata.gi, d.gi)
-        adcOffsets = pick(metadata.o, d.o)
-        voltageSlopes = pick(metadata.s, d.s).map(Siemens.init)
-        currentOffsets = pick(metadata.i, d.i).map(Amperes.init)
-        userGains = pick(metadata.ug, d.ug)
+        let m = metadata.effective
+        resistances = m.r.map(Ohms.init)
+        quadraticGains = m.gs
+        linearGains = m.gi
+        adcOffsets = m.o
+        voltageSlopes = m.s.map(Siemens.init)
+        currentOffsets = m.i.map(Amperes.init)
+        userGains = m.ug
     }
 
     /// The current of one ADC reading in `range` (ranges above 4 count as 4, as in Nordic's

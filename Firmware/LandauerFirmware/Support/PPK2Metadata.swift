@@ -72,6 +72,26 @@ public struct PPK2Metadata: Sendable {
         self.ia = ia
     }
 
+    /// The coefficients a host computes with: every NaN, infinite or zero coefficient (R, GS, GI,
+    /// O, S, I, UG) replaced by its default, as Nordic's hosts do. The integers are unchanged.
+    public var effective: PPK2Metadata {
+        let d = PPK2Metadata()
+        func pick(_ v: [Double], _ defaults: [Double]) -> [Double] {
+            var out = defaults
+            for k in 0..<5 where v[k].isFinite && v[k] != 0 { out[k] = v[k] }
+            return out
+        }
+        var m = self
+        m.r = pick(r, d.r)
+        m.gs = pick(gs, d.gs)
+        m.gi = pick(gi, d.gi)
+        m.o = pick(o, d.o)
+        m.s = pick(s, d.s)
+        m.i = pick(i, d.i)
+        m.ug = pick(ug, d.ug)
+        return m
+    }
+
     /// Nordic's default shunt resistances R0…R4, in ohms.
     public static let defaultResistors: [Double] = [1031.64, 101.65, 10.15, 0.94, 0.043]
 
