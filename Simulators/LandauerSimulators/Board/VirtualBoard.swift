@@ -90,6 +90,12 @@ public final class VirtualBoard: Sendable {
         state.withLock { $0.frontEnd.drainSupplyWaveform(upTo: time) }
     }
 
+    /// Energy drawn from the supply over `span`, computed under the board's lock without copying
+    /// the waveform; nil when part of the span has left the kept bins (see `SupplyWaveform`).
+    public func supplyEnergy(over span: Range<VirtualTime>) -> Joules? {
+        state.withLock { $0.frontEnd.waveform.energy(over: span) }
+    }
+
     /// Every change of the marker lines so far.
     public var markerHistory: [MarkerEvent] { state.withLock { $0.frontEnd.markerHistory } }
 
