@@ -32,8 +32,14 @@ let package = Package(
         .target(
             name: "LandauerSimulators", dependencies: ["LandauerFirmware"],
             path: "Simulators/LandauerSimulators", swiftSettings: strict),
+        .systemLibrary(
+            name: "CLibSerialPort", path: "Drivers/CLibSerialPort", pkgConfig: "libserialport",
+            providers: [.apt(["libserialport-dev"]), .brew(["libserialport"])]),
+        .systemLibrary(
+            name: "CLibUSB", path: "Drivers/CLibUSB", pkgConfig: "libusb-1.0",
+            providers: [.apt(["libusb-1.0-0-dev"]), .brew(["libusb"])]),
         .target(
-            name: "LandauerDrivers", dependencies: ["LandauerFirmware"],
+            name: "LandauerDrivers", dependencies: ["LandauerFirmware", "CLibSerialPort", "CLibUSB"],
             path: "Drivers/LandauerDrivers", swiftSettings: strict),
         .target(
             name: "LandauerKit",
