@@ -5,7 +5,8 @@ import LandauerFirmware
 public struct PPK2Gap: Sendable, Equatable {
     /// Index, among the samples decoded since the last reset, of the first sample after the gap.
     public var receivedIndex: UInt64
-    /// Index of that sample on the device's sample clock (received plus all missing before it).
+    /// Index of that sample on the device's sample clock (received before it plus all missing
+    /// up to it, this gap included).
     public var streamIndex: UInt64
     /// Samples missing, (counter − expected) mod 64: 1…63. A loss of a multiple of 64 samples
     /// leaves the counter in step and cannot be seen from it.
@@ -252,7 +253,7 @@ public struct PPK2Decoder: Sendable {
             if expected >= 0 && counter != expected {
                 let missing = (counter - expected) & 0x3F
                 let received = receivedCount &+ UInt64(k)
-                gaps.append(PPK2Gap(receivedIndex: received, streamIndex: received &+ missingCount, missing: missing,
+                gaps.append(PPK2Gap(receivedIndex: received, streamIndex: received &+ missingCount &+ UInt64(missing), missing: missing,
                                     expectedCounter: UInt8(expected), counter: UInt8(counter)))
                 missingCount &+= UInt64(missing)
             }

@@ -55,7 +55,7 @@ extension PPK2Metadata {
 
     /// Applies one `key: value` line; unknown keys and unreadable values change nothing.
     private mutating func apply(line: ArraySlice<UInt8>) {
-        guard let colon = line.firstIndex(of: 0x3A) else { return }
+        guard let colon = line.lastIndex(of: 0x3A) else { return }  // the key's colon: values have none
         let keyBytes = line[line.startIndex..<colon]
         // The longest known key that ends the key part (so stale bytes before it are ignored, and
         // "GS0" is not taken for "S0").
