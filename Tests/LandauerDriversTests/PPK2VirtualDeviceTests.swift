@@ -93,6 +93,9 @@ struct PPK2VirtualDeviceTests {
         let config = VirtualPPK2Config.default
         var ppk = VirtualPPK2(config: config)
         var decoder = try connect(&ppk)
+        // Source mode at the board's supply voltage, as the composition layer would set it.
+        _ = ppk.receive(try PPK2Command.regulator(board.config.supplyVoltage).encoded())
+        decoder.vdd = board.config.supplyVoltage
         var plain = decoder
         plain.spikeFilter = false
         var out = PPK2Samples()
@@ -122,6 +125,7 @@ struct PPK2VirtualDeviceTests {
         decoder.decode(bytes, appendingTo: &out)
         plain.decode(bytes, appendingTo: &raw)
         #expect(decoder.gaps.isEmpty)
+        #expect(ppk.regulatorMatchesBoard)
         #expect(UInt64(out.count) * 10_000_000 == board.now.picoseconds)
         #expect(Set(out.logic) == [0, 1, 2, 3])
         let truth = (board.ledger.total / board.config.supplyVoltage).value

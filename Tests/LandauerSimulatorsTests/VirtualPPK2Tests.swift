@@ -146,4 +146,34 @@ struct VirtualPPK2Tests {
         #expect(n == 10)
         #expect(ppk.sampleTime.picoseconds == 155_000_000)
     }
+
+    @Test("noise is seeded: the same seed gives the same bytes, another seed other bytes")
+    func seeded() {
+        func run(_ seed: UInt64) -> [UInt8] {
+            var c = VirtualPPK2Config.default
+            c.seed = seed
+            var ppk = VirtualPPK2(config: c, source: .constant(Amperes(2e-3)))
+            _ = ppk.receive([0x0C, 0x01, 0x06])
+            return ppk.samples(count: 500)
+        }
+        #expect(run(3) == run(3))
+        #expect(run(3) != run(4))
+        // Noise of 1.5 counts shows as a spread of ADC values at a constant current.
+        #expect(Set(words(run(3)).map(\.adc)).count > 4)
+    }
+
+    @Test("the regulator should match the board's supply in source mode")
+    func regulatorMatch() {
+        let board = VirtualBoard()  // 3.3 V supply
+        var ppk = VirtualPPK2()
+        #expect(ppk.regulatorMatchesBoard)
+        board.advance(by: Seconds(20e-6))
+        _ = ppk.samples(from: board)
+        #expect(ppk.boardSupplyVoltage == Volts(3.3))
+        #expect(!ppk.regulatorMatchesBoard)  // 3000 mV at power-up
+        _ = ppk.receive([0x0D, 0x0C, 0xE4])  // 3300 mV
+        #expect(ppk.regulatorMatchesBoard)
+        _ = ppk.receive([0x0D, 0x0B, 0xB8, 0x11, 0x01])  // 3000 mV, ampere meter: no claim
+        #expect(ppk.regulatorMatchesBoard)
+    }
 }

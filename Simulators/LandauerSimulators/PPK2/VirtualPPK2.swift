@@ -57,6 +57,9 @@ public struct VirtualPPK2: Sendable {
     public private(set) var measuredCount: UInt64 = 0
     /// Samples measured but dropped.
     public private(set) var droppedCount: UInt64 = 0
+    /// The board supply voltage of the last waveform measured with `samples(from:)`, or nil.
+    public private(set) var boardSupplyVoltage: Volts?
+
     /// Command bytes not understood (unknown opcodes), skipped one by one.
     public private(set) var unknownByteCount: UInt64 = 0
 
@@ -97,6 +100,14 @@ public struct VirtualPPK2: Sendable {
 
     /// The regulator voltage.
     public var regulator: Volts { Volts(Double(regulatorMillivolts) / 1000) }
+
+    /// False when the unit measures a board in source mode whose supply voltage is not the
+    /// regulator voltage (to the millivolt): the composition layer should set the regulator to
+    /// the board's supply (RegulatorSet) so the host's S·VDD term and the board's energy agree.
+    public var regulatorMatchesBoard: Bool {
+        guard powerMode == .sourceMeter, let v = boardSupplyVoltage else { return true }
+        return Int((v.value * 1000).rounded()) == regulatorMillivolts
+    }
 
     /// The metadata the unit reports now: its calibration, with VDD, mode and user gains as set.
     public var metadata: PPK2Metadata {
@@ -194,6 +205,7 @@ public struct VirtualPPK2: Sendable {
         precondition(chunk.binWidth.picoseconds > 0 && period % chunk.binWidth.picoseconds == 0,
                      "the board's waveform bins must divide the PPK2's 10 µs sample period")
         let binsPerSample = Int(period / chunk.binWidth.picoseconds)
+        boardSupplyVoltage = chunk.supplyVoltage
         guard isSampling else {
             pendingBins = []
             sampleTime = chunk.end
