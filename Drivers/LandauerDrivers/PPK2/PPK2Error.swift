@@ -13,8 +13,6 @@ public enum PPK2Error: Error, Sendable, Equatable, CustomStringConvertible {
     /// The metadata reply ended without its `END` line; `received` is the number of bytes seen and
     /// `tail` the last (up to 64) of them.
     case metadataIncomplete(received: Int, tail: [UInt8])
-    /// The transport failed while talking to the PPK2 at `device` during `operation`.
-    case transport(TransportError, device: String, operation: String)
 
     /// A sentence a person can act on.
     public var description: String {
@@ -28,8 +26,6 @@ public enum PPK2Error: Error, Sendable, Equatable, CustomStringConvertible {
         case .metadataIncomplete(let n, let tail):
             let text = String(decoding: tail.map { $0 >= 0x20 && $0 < 0x7F || $0 == 0x0A ? $0 : 0x3F }, as: UTF8.self)
             return "PPK2 metadata reply ended after \(n) bytes without its END line (last bytes: \"\(text)\"); read again or reset the device"
-        case .transport(let e, let device, let operation):
-            return "PPK2 at \(device): \(operation) failed: \(e)"
         }
     }
 }
