@@ -133,6 +133,16 @@ public struct PPK2Decoder: Sendable {
         gaps = []
     }
 
+    /// Samples a stream of `elapsed` sampling time (at 100 kS/s) should hold but that neither
+    /// arrived nor show as counter gaps: losses of whole multiples of 64 samples, such as the
+    /// firmware's 512-sample blocks, which leave the 6-bit counter in step. Positive when samples
+    /// are unaccounted for; the caller's time reference (and the device's clock accuracy) bounds
+    /// how small a loss this can reveal.
+    public func unaccountedSamples(after elapsed: Seconds) -> Int64 {
+        let expected = (elapsed.value * Double(PPK2Sample.samplesPerSecond)).rounded()
+        return Int64(expected) - Int64(receivedCount &+ missingCount)
+    }
+
     /// Bytes held back from the last call (0…3): the start of a word not yet complete.
     public var remainderCount: Int { pendingCount }
 
