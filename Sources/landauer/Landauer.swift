@@ -19,12 +19,15 @@ struct BoardOptions: ParsableArguments {
     var board = "sim"
 }
 
-/// Prints `value` as one line of JSON.
-func printJSON<T: Encodable>(_ value: T) throws {
+/// `value` as one line of JSON.
+func jsonLine<T: Encodable>(_ value: T) throws -> String {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
 }
+
+/// Prints `value` as one line of JSON.
+func printJSON<T: Encodable>(_ value: T) throws { print(try jsonLine(value)) }
 
 /// Turns any error into a message a person can act on, and a failing exit code.
 func failing(_ error: any Error) -> any Error {
@@ -60,7 +63,43 @@ struct Demo: AsyncParsableCommand {
 struct Sim: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The virtual bench.",
-        subcommands: [Info.self])
+        subcommands: [Info.self, Bench.self])
+
+    struct Bench: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Serve virtual devices on pseudo-terminals (and SCPI on a loopback TCP port) in real time.",
+            discussion: "Prints one JSON line naming the endpoints, e.g. {\"board\":\"/dev/pts/3\",\"scpi\":\"127.0.0.1:5025\",\"scpi_pty\":\"/dev/pts/5\"}, then serves until interrupted. Open the board with --board serial:<path>.")
+
+        @OptionGroup var boardOptions: BoardOptions
+        @Option(help: "Add a virtual SCPI instrument: \(VirtualSCPIKind.allCases.map(\.rawValue).joined(separator: " or ")).")
+        var scpi: String?
+        @Option(help: "TCP port of the SCPI instrument on 127.0.0.1 (0 picks a free one).")
+        var scpiPort: UInt16 = 0
+
+        func run() async throws {
+            do {
+                let connection = try ConnectionString(parsing: boardOptions.board)
+                guard connection.scheme == "sim" else {
+                    throw ValidationError("sim bench serves a virtual board; give a sim connection string, not '\(boardOptions.board)'")
+                }
+                var kind: VirtualSCPIKind?
+                if let scpi {
+                    guard let k = VirtualSCPIKind(rawValue: scpi.lowercased()) else {
+                        throw ValidationError("--scpi must be \(VirtualSCPIKind.allCases.map(\.rawValue).joined(separator: " or ")), not '\(scpi)'")
+                    }
+                    kind = k
+                }
+                let bench = try VirtualBench(config: try SimulatorOptions.config(from: connection), scpi: kind, scpiPort: scpiPort)
+                // Unbuffered: a script reading the pipe must see the endpoints before serving starts.
+                FileHandle.standardOutput.write(Data((try jsonLine(bench.endpoints) + "\n").utf8))
+                await bench.serve()
+            } catch let e as ValidationError {
+                throw e
+            } catch {
+                throw failing(error)
+            }
+        }
+    }
 
     struct Info: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -1,0 +1,73 @@
+import LandauerDrivers
+import LandauerFirmware
+import LandauerKit
+import LandauerSimulators
+import Testing
+
+@Suite("The virtual bench on pseudo-terminals and a loopback port", .serialized)
+struct VirtualBenchTests {
+    struct Outcome: Equatable {
+        var forward: [Int16]
+        var transposed: [Int16]
+        var conductances: [Int16]
+        var pulses: UInt32
+        var coincidences: UInt32
+        var counters: [UInt64]
+    }
+
+    /// The same requests, in the same order, whatever carries them.
+    static func script(_ client: BoardClient) async throws -> Outcome {
+        _ = try await client.hello()
+        var rng = SplitMix64(seed: 5)
+        let inputs = (0..<(16 * 64)).map { _ in Int16.random(in: -63...63, using: &rng) }
+        var pulses: [PulseCommand] = []
+        for k in 0..<40 {
+            let side: DeviceSide = k % 2 == 0 ? .plus : .minus
+            let polarity: Int8 = k % 3 == 0 ? -1 : 1
+            pulses.append(PulseCommand(tile: 1, side: side, row: UInt16(k % 32), column: UInt16(k % 10), polarity: polarity, amplitude: Volts(1.5), widthNanoseconds: 500, repeat: UInt16(1 + k % 4)))
+        }
+        let programmed = try await client.program(pulses: pulses)
+        let forward = try await client.matrixVector(tile: 0, vectorLength: 64, inputs: inputs, inputFullScale: Volts(0.2))
+        let transposed = try await client.matrixVector(tile: 0, orientation: .transposed, vectorLength: 32, inputs: Array(inputs.prefix(16 * 32)), inputFullScale: Volts(0.2))
+        let update = OuterProductUpdate(
+            tile: 1, mode: .plusSigned, trainLength: 16, amplitude: Volts(1.5), widthNanoseconds: 200,
+            rowSigns: (0..<32).map { k -> Int8 in k % 2 == 0 ? 1 : -1 }, columnSigns: (0..<10).map { k -> Int8 in k % 3 == 0 ? -1 : 1 },
+            rowTrains: (0..<64).map { _ in UInt8.random(in: 0...255, using: &rng) }, columnTrains: (0..<20).map { _ in UInt8.random(in: 0...255, using: &rng) })
+        let updated = try await client.outerProduct(update)
+        let read = try await client.readConductances(ConductanceRead(tile: 1, sides: 3, row: 0, column: 0, rows: 32, columns: 10, readVoltage: Volts(0.4)))
+        let c = try await client.counters()
+        return Outcome(forward: forward.outputs, transposed: transposed.outputs, conductances: read.codes, pulses: programmed.pulsesApplied,
+                       coincidences: updated.coincidences, counters: [c.pulses, c.deviceReads, c.vectorReads, c.adcConversions, c.dacUpdates])
+    }
+
+    @Test("the board client runs unchanged over a pseudo-terminal and gets what it gets in process")
+    func boardOverPseudoTerminal() async throws {
+        let config = try SimulatorOptions.config(from: ConnectionString(parsing: "sim:?seed=11"))
+        let bench = try VirtualBench(config: config)
+        let serving = Task { await bench.serve() }
+        defer { serving.cancel() }
+        let serial = try TermiosTransport(path: bench.endpoints.board)
+        let remote = try await Self.script(BoardClient(transport: serial, configuration: BoardClient.Configuration(timeout: .seconds(10))))
+        let local = try await Self.script(BoardConnection.inProcessClient(for: VirtualBoard(config: config)))
+        #expect(remote == local)
+        #expect(remote.pulses > 0 && remote.coincidences > 0)
+        // Real time: the bench's board clock has followed the wall clock.
+        #expect(bench.board.now.seconds.value > 0.001)
+        await serial.close()
+    }
+
+    @Test("the SCPI instrument answers over TCP and its pseudo-terminal, with one error queue")
+    func scpiEndpoints() async throws {
+        let bench = try VirtualBench(config: .ideal, scpi: .analyzer)
+        let serving = Task { await bench.serve() }
+        defer { serving.cancel() }
+        let address = try #require(bench.endpoints.scpi).split(separator: ":")
+        let tcp = SCPIClient(transport: try await TCPTransport.connect(host: String(address[0]), port: UInt16(address[1])!, timeout: .seconds(5)), timeout: .seconds(5))
+        #expect(try await tcp.identify().model == "N6705C")
+        try await tcp.write("FROB:NICATE")
+        #expect(try await tcp.query("*OPC?") == "1")  // the bad command has been handled
+        let pty = SCPIClient(transport: try TermiosTransport(path: try #require(bench.endpoints.scpiPty)), timeout: .seconds(5))
+        #expect(try await pty.errors().map(\.code) == [-113])
+        #expect(try await pty.queryNumbers("MEAS:VOLT? (@1)") == [3.3])
+    }
+}
