@@ -8,7 +8,7 @@ struct Landauer: AsyncParsableCommand {
         commandName: "landauer",
         abstract: "Measure what learning costs in energy, on a memristor bench or its simulator.",
         version: LandauerVersion.string,
-        subcommands: [Demo.self, Sim.self])
+        subcommands: [Demo.self, Devices.self, Sim.self])
 }
 
 /// Options shared by commands that talk to a board.
@@ -57,6 +57,23 @@ struct Demo: AsyncParsableCommand {
         } catch {
             throw failing(error)
         }
+    }
+}
+
+struct Devices: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List serial ports and USB devices, naming the ones Landauer knows (PPK2, USBTMC instruments, boards).")
+
+    @Flag(help: "Print one JSON object.") var json = false
+
+    struct Listing: Encodable {
+        var devices: [FoundDevice]
+        var warnings: [String]
+    }
+
+    func run() async throws {
+        let (devices, warnings) = DeviceDiscovery.scan()
+        if json { try printJSON(Listing(devices: devices, warnings: warnings)) } else { print(DeviceDiscovery.text(devices, warnings: warnings)) }
     }
 }
 
