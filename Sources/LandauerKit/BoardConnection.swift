@@ -13,6 +13,36 @@ public struct BoardSession: Sendable {
     public let connection: ConnectionString
 }
 
+/// Opens `serial:` connection strings: `serial:/dev/ttyACM0?baud=115200`.
+///
+/// Pseudo-terminals (`/dev/pts/…`, what `landauer sim bench` serves) and any path libserialport
+/// refuses (Debian's 0.1.1 rejects ptys) go through POSIX termios; real ports through libserialport.
+public enum SerialConnection {
+    /// Option keys of `serial:`.
+    public static let options = ["baud"]
+
+    /// A transport for `connection`.
+    public static func open(_ connection: ConnectionString) throws(ConnectionError) -> any Transport {
+        try connection.rejectUnknownOptions(options)
+        guard connection.location.hasPrefix("/") else {
+            throw .malformed(connection.description, reason: "serial needs a device path, e.g. serial:/dev/ttyACM0")
+        }
+        let baud = try connection.value("baud", as: Int.self) ?? 115_200
+        guard baud > 0 else { throw .badOption(connection.description, key: "baud", value: "\(baud)", expected: "a positive baud rate") }
+        let path = connection.location
+        if !path.hasPrefix("/dev/pts/") {
+            var settings = SerialSettings()
+            settings.baudRate = baud
+            if let port = try? SerialPortTransport(path: path, settings: settings) { return port }
+        }
+        do {
+            return try TermiosTransport(path: path, baudRate: path.hasPrefix("/dev/pts/") ? nil : baud)
+        } catch {
+            throw .unavailable(connection.description, reason: "\(error)")
+        }
+    }
+}
+
 /// The one place that turns a connection string into a transport plus a driver, or a virtual device.
 public enum BoardConnection {
     /// Schemes this build knows.
@@ -30,7 +60,8 @@ public enum BoardConnection {
             let board = VirtualBoard(config: try SimulatorOptions.config(from: connection))
             return BoardSession(client: inProcessClient(for: board, configuration: configuration), virtualBoard: board, connection: connection)
         case "serial":
-            throw .unsupportedScheme(text, scheme: "serial", reason: "serial transports arrive with the meters issue; use sim for now")
+            let transport = try SerialConnection.open(connection)
+            return BoardSession(client: BoardClient(transport: transport, configuration: configuration), virtualBoard: nil, connection: connection)
         default:
             throw .unknownScheme(text, scheme: connection.scheme, known: schemes)
         }

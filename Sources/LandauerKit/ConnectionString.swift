@@ -80,6 +80,8 @@ public enum ConnectionError: Error, Equatable, Sendable, CustomStringConvertible
     case unknownOption(String, key: String, known: [String])
     /// An option whose value does not parse or is out of range.
     case badOption(String, key: String, value: String, expected: String)
+    /// The device could not be opened (missing, busy, no permission).
+    case unavailable(String, reason: String)
 
     public var description: String {
         switch self {
@@ -91,6 +93,7 @@ public enum ConnectionError: Error, Equatable, Sendable, CustomStringConvertible
             "connection string '\(s)': unknown option '\(key)' (known: \(known.joined(separator: ", ")))"
         case .badOption(let s, let key, let value, let expected):
             "connection string '\(s)': option \(key)=\(value) is not valid; expected \(expected)"
+        case .unavailable(let s, let reason): "cannot open '\(s)': \(reason)"
         }
     }
 }

@@ -94,3 +94,34 @@ struct CommandLineTests {
         #expect(abs(truth.landauerJoulesPerBit - 2.871e-21) < 0.001e-21)
     }
 }
+
+@Suite("landauer against landauer sim bench, as two processes")
+struct BenchProcessTests {
+    @Test("demo runs over the bench's serial port, with the same driver and no ground truth")
+    func demoOverSerial() throws {
+        let bench = Process()
+        bench.executableURL = Landauer.executable
+        bench.arguments = ["sim", "bench", "--board", "sim:?seed=2"]
+        let out = Pipe()
+        bench.standardOutput = out
+        bench.standardError = Pipe()
+        try bench.run()
+        defer { bench.terminate(); bench.waitUntilExit() }
+        // The first line names the endpoints.
+        var line = Data()
+        while !line.contains(0x0A) {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line += chunk
+        }
+        let endpoints = try JSONDecoder().decode(VirtualBenchEndpoints.self, from: line.prefix { $0 != 0x0A })
+        #expect(endpoints.board.hasPrefix("/dev/pts/"))
+        let r = try Landauer.run("demo", "--json", "--vectors", "200", "--board", "serial:\(endpoints.board)")
+        #expect(r.status == 0, "\(r.stderr)")
+        let report = try JSONDecoder().decode(DemoReport.self, from: Data(r.stdout.utf8))
+        #expect(report.groundTruth == nil)
+        #expect(report.board.serial == "LDR-SIM-0001")
+        #expect(report.counters.vectorReads == 200)
+        #expect(report.inference.rmsErrorLSB < 1)
+    }
+}
