@@ -47,14 +47,27 @@ public final class VirtualBench: Sendable {
     let listener: TCPListener?
     let scpiDevice: SCPIEndpoint?
     let started: ContinuousClock.Instant
+    /// The virtual PPK2 on the board's supply, when started.
+    public let ppk2: VirtualPPK2Port?
 
-    /// Builds the bench: a board from `config`, and, on request, an SCPI instrument.
-    public init(config: VirtualBoardConfig, scpi: VirtualSCPIKind? = nil, scpiPort: UInt16 = 0) throws(TransportError) {
+    /// Builds the bench: a board from `config`, and, on request, an SCPI instrument and a virtual
+    /// PPK2 (`ppk2`: its configuration; `VirtualBench.ppk2Config(for:)` makes one whose reported VDD
+    /// is the board's supply voltage).
+    public init(config: VirtualBoardConfig, scpi: VirtualSCPIKind? = nil, scpiPort: UInt16 = 0,
+                ppk2: VirtualPPK2Config? = nil) throws(TransportError) {
         let board = VirtualBoard(config: config)
         self.board = board
-        started = ContinuousClock.now
+        let started = ContinuousClock.now
+        self.started = started
         boardPTY = try PseudoTerminalPair.open()
         var endpoints = VirtualBenchEndpoints(board: boardPTY.slavePath)
+        if let ppk2 {
+            let port = try VirtualPPK2Port(board: board, config: ppk2) { VirtualBench.catchUp(board, started: started) }
+            self.ppk2 = port
+            endpoints.ppk2 = port.path
+        } else {
+            self.ppk2 = nil
+        }
         if let scpi {
             let pty = try PseudoTerminalPair.open()
             let listener = try TCPListener(host: "127.0.0.1", port: scpiPort)
@@ -80,9 +93,23 @@ public final class VirtualBench: Sendable {
 
     /// Lets the board idle until its clock reaches the wall clock.
     func catchUp() {
-        let target = wallTime()
+        Self.catchUp(board, started: started)
+    }
+
+    /// Lets `board` idle until its clock reaches the wall clock since `started`.
+    static func catchUp(_ board: VirtualBoard, started: ContinuousClock.Instant) {
+        let target = VirtualTime(rounding: (ContinuousClock.now - started).inSeconds)
         let now = board.now
         if target > now { board.advance(by: (target - now).seconds) }
+    }
+
+    /// A virtual PPK2 configuration (`VirtualPPK2Config.default` otherwise) whose metadata reports the
+    /// board's supply voltage as VDD, so Nordic's connect sequence sets the regulator to it.
+    public static func ppk2Config(for board: VirtualBoardConfig, base: VirtualPPK2Config = .default) -> VirtualPPK2Config {
+        var config = base
+        let mv = Int((board.supplyVoltage.value * 1000).rounded())
+        config.metadata.vdd = min(max(mv, 800), 5000)
+        return config
     }
 
     /// A probe on the board's supply in real time: an acquisition waits for the wall clock.
@@ -106,6 +133,7 @@ public final class VirtualBench: Sendable {
     public func serve() async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.serveBoard() }
+            if let ppk2 { group.addTask { await ppk2.serve() } }
             if let pty = scpiPTY, let device = scpiDevice {
                 group.addTask { await Self.serveBytes(pty.masterTransport(), handler: device.receive) }
             }

@@ -85,13 +85,15 @@ struct Sim: AsyncParsableCommand {
     struct Bench: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Serve virtual devices on pseudo-terminals (and SCPI on a loopback TCP port) in real time.",
-            discussion: "Prints one JSON line naming the endpoints, e.g. {\"board\":\"/dev/pts/3\",\"scpi\":\"127.0.0.1:5025\",\"scpi_pty\":\"/dev/pts/5\"}, then serves until interrupted. Open the board with --board serial:<path>.")
+            discussion: "Prints one JSON line naming the endpoints, e.g. {\"board\":\"/dev/pts/3\",\"ppk2\":\"/dev/pts/4\",\"scpi\":\"127.0.0.1:5025\",\"scpi_pty\":\"/dev/pts/5\"}, then serves until interrupted. Open the board with --board serial:<path>; the virtual PPK2 (unless --no-ppk2) streams 100 kS/s of the board's supply current, with the board's marker lines on its logic inputs.")
 
         @OptionGroup var boardOptions: BoardOptions
         @Option(help: "Add a virtual SCPI instrument: \(VirtualSCPIKind.allCases.map(\.rawValue).joined(separator: " or ")).")
         var scpi: String?
         @Option(help: "TCP port of the SCPI instrument on 127.0.0.1 (0 picks a free one).")
         var scpiPort: UInt16 = 0
+        @Flag(name: .customLong("no-ppk2"), help: "Do not serve the virtual PPK2 (by default it measures the board's supply on a pseudo-terminal of its own, endpoint \"ppk2\").")
+        var noPPK2 = false
 
         func run() async throws {
             do {
@@ -106,7 +108,9 @@ struct Sim: AsyncParsableCommand {
                     }
                     kind = k
                 }
-                let bench = try VirtualBench(config: try SimulatorOptions.config(from: connection), scpi: kind, scpiPort: scpiPort)
+                let config = try SimulatorOptions.config(from: connection)
+                let bench = try VirtualBench(config: config, scpi: kind, scpiPort: scpiPort,
+                                             ppk2: noPPK2 ? nil : VirtualBench.ppk2Config(for: config))
                 // Unbuffered: a script reading the pipe must see the endpoints before serving starts.
                 FileHandle.standardOutput.write(Data((try jsonLine(bench.endpoints) + "\n").utf8))
                 await bench.serve()
