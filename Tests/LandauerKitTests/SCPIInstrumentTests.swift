@@ -127,3 +127,23 @@ struct SCPIInstrumentTests {
         #expect(abs(try await client.queryNumbers(":READ?")[0] - 2.501e-3) < 1e-11)
     }
 }
+
+@Suite("SCPI over USBTMC bulk endpoints")
+struct SCPIOverUSBTMCTests {
+    @Test("the SCPI client reaches a virtual analyzer through USBTMC framing: identity, errors, a binary array")
+    func analyzerOverUSBTMC() async throws {
+        let pair = InMemoryBulkPair(endpoint: "usbtmc:0x0957:0x1A07:MY56006098", maxPacketSize: 64) { _, _ in [0x01] }
+        let device = Mutex(SCPIDevice(model: VirtualPowerAnalyzer(probe: SCPIInstrumentTests.load, imperfections: MeterImperfections(gain: -0.01))))
+        let serving = Task { await VirtualUSBTMCInstrument.serve(pair.device) { bytes in device.withLock { $0.receive(bytes) } } }
+        defer { serving.cancel() }
+        let session = USBTMCSession(endpoints: pair.host, timeout: .seconds(5), maxTransferSize: 64)
+        let client = SCPIClient(transport: USBTMCTransport(session: session, endpoint: pair.host.endpoint), timeout: .seconds(5))
+        #expect(try await client.identify().serial == "MY56006098")
+        try await client.write("BOGUS:CMD")
+        #expect(try await client.errors().map(\.code) == [-113])
+        for c in ["SENS:SWE:POIN 300,(@1)", "SENS:SWE:TINT 10E-6,(@1)", "TRIG:ACQ:SOUR IMM,(@1)", "FORM REAL", "INIT:ACQ (@1)"] { try await client.checked(c) }
+        let values = try await client.queryFloats("FETC:ARR:CURR? (@1)")  // 1 200 bytes: many 64-byte packets
+        #expect(values.count == 300)
+        #expect(values.allSatisfy { abs($0 - 2.475e-3) < 2e-9 })
+    }
+}
