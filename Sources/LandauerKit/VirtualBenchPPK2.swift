@@ -128,6 +128,8 @@ public final class VirtualPPK2Port: Sendable {
         catchUp()
         let now = board.now
         state.withLock { s in
+            // Samples due before these commands (an AverageStop ends the stream after them).
+            generate(&s, boardNow: now)
             let wasSampling = s.ppk2.isSampling
             s.outgoing += s.ppk2.receive(bytes)
             if s.ppk2.isSampling && !wasSampling {
@@ -170,65 +172,70 @@ public final class VirtualPPK2Port: Sendable {
         let sampling = state.withLock { $0.nextBoardTime != nil }
         if sampling { catchUp() }
         let boardNow = board.now
-        let period = Self.period
-        let voltage = board.config.supplyVoltage.value
         return state.withLock { s -> [UInt8] in
-            if let next = s.nextBoardTime, s.ppk2.isSampling {
-                let end = boardNow.picoseconds / period * period
-                if end > next.picoseconds {
-                    let count = Int((end - next.picoseconds) / period)
-                    // A host that does not keep up loses whole blocks, as with the real firmware.
-                    if s.outgoing.count > backlogLimit {
-                        let blocks = max(1, count / 512)
-                        s.ppk2.dropSamples(blocks * 512)
-                        s.droppedBlocks += blocks
-                    }
-                    let cursor = s.markerCursor
-                    let (currents, events) = board.withFrontEnd { fe -> ([Double], [MarkerEvent]) in
-                        var currents = [Double]()
-                        currents.reserveCapacity(count)
-                        let scale = 1 / (voltage * Double(period) * 1e-12)
-                        for n in 0..<count {
-                            let t0 = VirtualTime(picoseconds: next.picoseconds + UInt64(n) * period)
-                            let e = fe.waveform.energy(over: t0..<(t0 + VirtualTime(picoseconds: period)))
-                            currents.append((e?.value ?? 0) * scale)
-                        }
-                        let history = fe.markerHistory
-                        return (currents, cursor < history.count ? Array(history[cursor...]) : [])
-                    }
-                    let base = next.picoseconds
-                    let offset = s.boardOffset
-                    s.ppk2.source = .function { span in
-                        let k = Int((span.lowerBound.picoseconds &+ offset &- base) / period)
-                        return Amperes(k >= 0 && k < currents.count ? currents[k] : 0)
-                    }
-                    // Split at marker changes: each sample carries the lines at its start.
-                    var done = 0
-                    var e = 0
-                    while done < count {
-                        let t = base + UInt64(done) * period
-                        while e < events.count && events[e].time.picoseconds <= t {
-                            s.markerValue = events[e].value
-                            e += 1
-                        }
-                        var run = count - done
-                        if e < events.count {
-                            let change = events[e].time.picoseconds
-                            // Samples starting before the next change keep the present value.
-                            let until = Int((change - t + period - 1) / period)
-                            run = min(run, max(until, 1))
-                        }
-                        s.ppk2.logicInputs = s.markerValue
-                        s.outgoing += s.ppk2.samples(count: run)
-                        done += run
-                    }
-                    s.markerCursor = cursor + e
-                    s.nextBoardTime = VirtualTime(picoseconds: end)
-                }
-            }
+            generate(&s, boardNow: boardNow)
             let out = s.outgoing
             s.outgoing = []
             return out
+        }
+    }
+
+    /// Adds to `s.outgoing` every sample whose 10 µs has passed on the board's clock (`boardNow`).
+    private func generate(_ s: inout PortState, boardNow: VirtualTime) {
+        let period = Self.period
+        let voltage = board.config.supplyVoltage.value
+        if let next = s.nextBoardTime, s.ppk2.isSampling {
+            let end = boardNow.picoseconds / period * period
+            if end > next.picoseconds {
+                let count = Int((end - next.picoseconds) / period)
+                // A host that does not keep up loses whole blocks, as with the real firmware.
+                if s.outgoing.count > backlogLimit {
+                    let blocks = max(1, count / 512)
+                    s.ppk2.dropSamples(blocks * 512)
+                    s.droppedBlocks += blocks
+                }
+                let cursor = s.markerCursor
+                let (currents, events) = board.withFrontEnd { fe -> ([Double], [MarkerEvent]) in
+                    var currents = [Double]()
+                    currents.reserveCapacity(count)
+                    let scale = 1 / (voltage * Double(period) * 1e-12)
+                    for n in 0..<count {
+                        let t0 = VirtualTime(picoseconds: next.picoseconds + UInt64(n) * period)
+                        let e = fe.waveform.energy(over: t0..<(t0 + VirtualTime(picoseconds: period)))
+                        currents.append((e?.value ?? 0) * scale)
+                    }
+                    let history = fe.markerHistory
+                    return (currents, cursor < history.count ? Array(history[cursor...]) : [])
+                }
+                let base = next.picoseconds
+                let offset = s.boardOffset
+                s.ppk2.source = .function { span in
+                    let k = Int((span.lowerBound.picoseconds &+ offset &- base) / period)
+                    return Amperes(k >= 0 && k < currents.count ? currents[k] : 0)
+                }
+                // Split at marker changes: each sample carries the lines at its start.
+                var done = 0
+                var e = 0
+                while done < count {
+                    let t = base + UInt64(done) * period
+                    while e < events.count && events[e].time.picoseconds <= t {
+                        s.markerValue = events[e].value
+                        e += 1
+                    }
+                    var run = count - done
+                    if e < events.count {
+                        let change = events[e].time.picoseconds
+                        // Samples starting before the next change keep the present value.
+                        let until = Int((change - t + period - 1) / period)
+                        run = min(run, max(until, 1))
+                    }
+                    s.ppk2.logicInputs = s.markerValue
+                    s.outgoing += s.ppk2.samples(count: run)
+                    done += run
+                }
+                s.markerCursor = cursor + e
+                s.nextBoardTime = VirtualTime(picoseconds: end)
+            }
         }
     }
 }
