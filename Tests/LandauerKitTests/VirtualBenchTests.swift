@@ -71,3 +71,20 @@ struct VirtualBenchTests {
         #expect(try await pty.queryNumbers("MEAS:VOLT? (@1)") == [3.3])
     }
 }
+
+@Suite("SCPI connection strings")
+struct SCPIConnectionTests {
+    @Test("scpi+tcp and scpi+serial reach the bench's instrument; bad strings say what is wrong")
+    func strings() async throws {
+        let bench = try VirtualBench(config: .ideal, scpi: .sourceMeter)
+        let serving = Task { await bench.serve() }
+        defer { serving.cancel() }
+        let tcp = try await SCPIConnection.open("scpi+tcp:\(try #require(bench.endpoints.scpi))", timeout: .seconds(5))
+        #expect(try await tcp.identify().model == "MODEL 2450")
+        let serial = try await SCPIConnection.open("scpi+serial:\(try #require(bench.endpoints.scpiPty))", timeout: .seconds(5))
+        #expect(try await serial.identify().manufacturer == "KEITHLEY INSTRUMENTS")
+        for bad in ["scpi+tcp:nohost", "usbtmc:zz:1", "scpi+tcp:127.0.0.1:70000", "usbtmc:0x1234:0x5678"] {
+            await #expect(throws: ConnectionError.self) { _ = try await SCPIConnection.open(bad, timeout: .milliseconds(500)) }
+        }
+    }
+}
