@@ -64,7 +64,10 @@ struct PPK2SessionTests {
         #expect(summary.losses.isEmpty, "\(summary.losses)")
         #expect(bench.ppk2?.droppedBlocks == 0)
         #expect(summary.samplesReceived == UInt64(samples.count))
-        #expect(abs(summary.unaccounted) < 5_000, "unaccounted \(summary.unaccounted)")
+        // The device's own count: every sample it measured arrived.
+        #expect(bench.ppk2?.measuredCount == summary.samplesReceived)
+        // Wall time agrees up to the latency of the start and stop commands on a loaded machine.
+        #expect(abs(summary.unaccounted) < 50_000, "unaccounted \(summary.unaccounted)")
         // Real time, generously: 150 000 samples are 1.5 s of sampling.
         #expect(summary.elapsed >= .milliseconds(1400) && summary.elapsed < .seconds(30))
 
