@@ -33,7 +33,7 @@ public struct PPK2SessionOptions: Sendable {
     public init(
         mode: PPK2PowerMode = .sourceMeter, supply: Volts? = nil, dutPower: Bool = true, userGains: [Float]? = nil,
         spikeFilter: Bool = true, metadataTimeout: Duration = .seconds(2), metadataAttempts: Int = 3,
-        streamTimeout: Duration = .seconds(5), readSize: Int = 65_536, drainQuiet: Duration = .milliseconds(100),
+        streamTimeout: Duration = .seconds(5), readSize: Int = 65_536, drainQuiet: Duration = .milliseconds(250),
         lossTolerance: Int = 25_000
     ) {
         self.mode = mode
@@ -188,6 +188,8 @@ public actor PPK2Session {
     private var receivedBase: UInt64 = 0
     private var streamBase: UInt64 = 0
     private var disconnectedAt: ContinuousClock.Instant?
+    /// Set when the link went away while streaming: `reconnect(_:)` then restarts the stream.
+    private var resumeStreaming = false
     /// Elapsed sampling time before the current stretch (earlier stretches, reconnect losses).
     private var stretchStart: ContinuousClock.Instant?
     /// Every counter gap since `start()`, with session indices.
@@ -326,7 +328,7 @@ public actor PPK2Session {
         do {
             tail = try await collect(quiet: options.drainQuiet, limit: .seconds(5))
         } catch {
-            state = .connected
+            if state == .streaming { state = .connected }
             throw error
         }
         let last = tail.isEmpty ? nil : decode(tail, at: ContinuousClock.now)
@@ -352,12 +354,12 @@ public actor PPK2Session {
         guard state == .disconnected || state == .idle || state == .connected else {
             throw .invalidState(operation: "reconnect", expected: "disconnected", actual: state.rawValue)
         }
-        let wasStreaming = state == .disconnected && startedAt != nil
         await self.transport.close()
         self.transport = transport
         state = .idle
         try await connect()
-        guard wasStreaming else { return }
+        guard resumeStreaming else { return }
+        resumeStreaming = false
         // Fold the finished stretch into the session totals; the decoder starts over.
         receivedBase += decoder.receivedCount
         streamBase += decoder.receivedCount + decoder.missingCount
@@ -433,11 +435,13 @@ public actor PPK2Session {
     private func mapped(_ error: TransportError) -> PPK2Error {
         switch error {
         case .disconnected(let context, let reason):
+            if state == .streaming { resumeStreaming = true }
             state = .disconnected
             disconnectedAt = ContinuousClock.now
             return .disconnected(endpoint: context.endpoint, reason: reason, samplesReceived: samplesReceived,
                                  samplesMissing: samplesMissing)
         case .io:
+            if state == .streaming { resumeStreaming = true }
             state = .disconnected
             disconnectedAt = ContinuousClock.now
             return .transport(error)
