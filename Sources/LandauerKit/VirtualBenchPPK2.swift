@@ -169,8 +169,9 @@ public final class VirtualPPK2Port: Sendable {
 
     /// Takes the bytes waiting to be written, after adding the samples now due.
     func produce() -> [UInt8] {
-        let sampling = state.withLock { $0.nextBoardTime != nil }
-        if sampling { catchUp() }
+        // Every tick, sampling or not: the board's clock stays on the wall clock, so a command never
+        // waits for a long stretch of idle time to be booked first.
+        catchUp()
         let boardNow = board.now
         return state.withLock { s -> [UInt8] in
             generate(&s, boardNow: boardNow)
