@@ -41,6 +41,8 @@ public final class VirtualPPK2Port: Sendable {
     }
 
     static let period: UInt64 = PPK2Sample.periodNanoseconds * 1000  // picoseconds
+    /// Most samples produced in one step (0.1 s of sampling).
+    static let maxPerTick = 10_000
 
     init(board: VirtualBoard, config: VirtualPPK2Config, backlogLimit: Int = 100_000, catchUp: @escaping @Sendable () -> Void) throws(TransportError) {
         self.board = board
@@ -188,7 +190,10 @@ public final class VirtualPPK2Port: Sendable {
         if let next = s.nextBoardTime, s.ppk2.isSampling {
             let end = boardNow.picoseconds / period * period
             if end > next.picoseconds {
-                let count = Int((end - next.picoseconds) / period)
+                // At most `maxPerTick` at a time: a simulation slower than real time (a debug build on
+                // a starved machine) then lags behind the wall clock but keeps writing, instead of
+                // spending ever longer ticks catching up.
+                let count = min(Int((end - next.picoseconds) / period), Self.maxPerTick)
                 // A host that does not keep up loses whole blocks, as with the real firmware.
                 if s.outgoing.count > backlogLimit {
                     let blocks = max(1, count / 512)
@@ -235,7 +240,7 @@ public final class VirtualPPK2Port: Sendable {
                     done += run
                 }
                 s.markerCursor = cursor + e
-                s.nextBoardTime = VirtualTime(picoseconds: end)
+                s.nextBoardTime = VirtualTime(picoseconds: base + UInt64(count) * period)
             }
         }
     }

@@ -34,8 +34,13 @@ struct PPK2SessionTests {
         var samples = PPK2Samples()
         var marked = 0  // 0: none yet, 1: markers 0x05 raised, 2: lowered again
         let began = ContinuousClock.now
-        while samples.count < 150_000 {
+        var seenFive = false
+        var returned = false  // 0 again after 0x05: the last marker has reached the stream
+        while samples.count < 150_000 || !returned {
             let batch = try #require(try await ppk2.next())
+            for l in batch.samples.logic where l == 0x05 || seenFive {
+                if l == 0x05 { seenFive = true } else if marked == 2 { returned = true }
+            }
             #expect(batch.firstReceivedIndex == UInt64(samples.count))
             if batch.count > 0 {
                 // Without gaps the stream index is the received index: timestamps are index × 10 µs.

@@ -297,7 +297,7 @@ public actor PPK2Session {
     ///   `.timeout` when nothing arrived within `streamTimeout`, `.transport` otherwise.
     public func next() async throws(PPK2Error) -> PPK2Batch? {
         guard state == .streaming else { return nil }
-        let bytes: [UInt8]
+        var bytes: [UInt8]
         do {
             bytes = try await transport.read(maxCount: options.readSize, timeout: options.streamTimeout)
         } catch {
@@ -305,6 +305,12 @@ public actor PPK2Session {
             case .timeout: throw .timeout(endpoint: transport.endpoint, operation: "sample stream", waited: options.streamTimeout)
             default: throw mapped(error)
             }
+        }
+        // Whatever else is already there joins the batch (a pty hands out at most 4 KB per read);
+        // a failure here waits for the next call, after these bytes are decoded.
+        while bytes.count < options.readSize {
+            guard let more = try? await transport.read(maxCount: options.readSize - bytes.count, timeout: .zero) else { break }
+            bytes += more
         }
         return decode(bytes, at: ContinuousClock.now)
     }
