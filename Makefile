@@ -27,12 +27,14 @@ demo: setup
 	$(SWIFT) run landauer demo
 
 ## Every test: the Embedded-Swift cross-compile of the firmware, a short libFuzzer run of the
-## protocol decoder and engine, then the unit and end-to-end tests (serially: several tests bound
+## protocol decoder and engine, third-party clients (pyvisa, ppk2-api from PyPI, in a venv under
+## .build/) against `landauer sim bench`, then the unit and end-to-end tests (serially: several tests bound
 ## real-time timeouts, which a saturated 2-core pool would otherwise stretch).
 test: setup
 	$(SWIFT) build --build-tests
 	Firmware/Embedded/check.sh
 	Firmware/Fuzz/run.sh $(FUZZ_SECONDS)
+	Tests/Interop/run.sh
 	$(SWIFT) test --skip-build --no-parallel
 
 ## Benchmarks (release build), one JSON object per figure.
