@@ -53,11 +53,14 @@ public final class VirtualBench: Sendable {
     /// Builds the bench: a board from `config`, and, on request, an SCPI instrument and a virtual
     /// PPK2 (`ppk2`: its configuration; `VirtualBench.ppk2Config(for:)` makes one whose reported VDD
     /// is the board's supply voltage).
+    ///
+    /// With `board`, the bench serves an existing board (its `config` is then ignored) and keeps its
+    /// clock where it is: a new bench on the same board is the board plugged in again.
     public init(config: VirtualBoardConfig, scpi: VirtualSCPIKind? = nil, scpiPort: UInt16 = 0,
-                ppk2: VirtualPPK2Config? = nil) throws(TransportError) {
-        let board = VirtualBoard(config: config)
+                ppk2: VirtualPPK2Config? = nil, board existing: VirtualBoard? = nil) throws(TransportError) {
+        let board = existing ?? VirtualBoard(config: config)
         self.board = board
-        let started = ContinuousClock.now
+        let started = ContinuousClock.now - .nanoseconds(Int64(board.now.nanoseconds))
         self.started = started
         boardPTY = try PseudoTerminalPair.open()
         var endpoints = VirtualBenchEndpoints(board: boardPTY.slavePath)
