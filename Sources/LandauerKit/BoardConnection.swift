@@ -21,6 +21,26 @@ public enum SerialConnection {
     /// Option keys of `serial:`.
     public static let options = ["baud"]
 
+    /// Reopens the same path after a disconnect, as soon as the device reappears there (a USB
+    /// device re-enumerating, a cable replugged), for up to `window`; the client records the
+    /// disconnect, the reconnect and the requests resent.
+    public static func reconnector(_ connection: ConnectionString, window: Duration = .seconds(10)) -> BoardClient.Reconnector {
+        { (failed: any Transport) async throws(TransportError) -> any Transport in
+            await failed.close()
+            let deadline = ContinuousClock.now + window
+            var last = TransportError.disconnected(TransportErrorContext(endpoint: connection.description, operation: .open), reason: "not yet reopened")
+            while ContinuousClock.now < deadline {
+                do throws(ConnectionError) {
+                    return try open(connection)
+                } catch {
+                    last = .openFailed(TransportErrorContext(endpoint: connection.description, operation: .open), errno: 0, reason: error.description)
+                }
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+            throw last
+        }
+    }
+
     /// A transport for `connection`.
     public static func open(_ connection: ConnectionString) throws(ConnectionError) -> any Transport {
         try connection.rejectUnknownOptions(options)
@@ -61,7 +81,8 @@ public enum BoardConnection {
             return BoardSession(client: inProcessClient(for: board, configuration: configuration), virtualBoard: board, connection: connection)
         case "serial":
             let transport = try SerialConnection.open(connection)
-            return BoardSession(client: BoardClient(transport: transport, configuration: configuration), virtualBoard: nil, connection: connection)
+            let client = BoardClient(transport: transport, configuration: configuration, reconnect: SerialConnection.reconnector(connection))
+            return BoardSession(client: client, virtualBoard: nil, connection: connection)
         default:
             throw .unknownScheme(text, scheme: connection.scheme, known: schemes)
         }

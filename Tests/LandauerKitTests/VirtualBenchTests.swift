@@ -4,6 +4,10 @@ import LandauerKit
 import LandauerSimulators
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 @Suite("The virtual bench on pseudo-terminals and a loopback port", .serialized)
 struct VirtualBenchTests {
     struct Outcome: Equatable {
@@ -86,5 +90,51 @@ struct SCPIConnectionTests {
         for bad in ["scpi+tcp:nohost", "usbtmc:zz:1", "scpi+tcp:127.0.0.1:70000", "usbtmc:0x1234:0x5678"] {
             await #expect(throws: ConnectionError.self) { _ = try await SCPIConnection.open(bad, timeout: .milliseconds(500)) }
         }
+    }
+}
+@Suite("Board reconnection", .serialized)
+struct BoardReconnectionTests {
+    @Test("a board that disappears and reappears at its path is reopened; the disconnect and the resend are recorded")
+    func unplugAndReplug() async throws {
+        let board = VirtualBoard(config: .ideal)
+        var bench: VirtualBench? = try VirtualBench(config: .ideal, board: board)
+        var serving: Task<Void, Never>? = Task { [bench] in await bench?.serve() }
+        // A stable path, as a udev rule gives a real board: a symlink to whichever pty serves it now.
+        let link = "/tmp/landauer-board-\(UInt32.random(in: 0...UInt32.max))"
+        #expect(symlink(bench!.endpoints.board, link) == 0)
+        defer { unlink(link) }
+        let session = try BoardConnection.open("serial:\(link)", configuration: BoardClient.Configuration(timeout: .seconds(2), maxRetries: 3))
+        let client = session.client
+        _ = try await client.hello()
+        _ = try await client.program(pulses: [PulseCommand(tile: 0, side: .plus, row: 0, column: 0, polarity: 1, amplitude: Volts(1.5), widthNanoseconds: 100, repeat: 3)])
+        // Unplug: the pty goes away, and with it the stable link (as udev removes /dev/serial/by-id links).
+        unlink(link)
+        serving?.cancel()
+        await serving?.value
+        bench = nil
+        serving = nil
+        try await Task.sleep(for: .milliseconds(300))
+        // Replug: the same board on a new pty, behind the same path, a moment later.
+        let replug = Task {
+            try await Task.sleep(for: .milliseconds(500))
+            let again = try VirtualBench(config: .ideal, board: board)
+            _ = symlink(again.endpoints.board, link)
+            await again.serve()
+        }
+        defer { replug.cancel() }
+        let result: ProgramResult
+        do {
+            result = try await client.program(pulses: [PulseCommand(tile: 0, side: .plus, row: 0, column: 0, polarity: 1, amplitude: Volts(1.5), widthNanoseconds: 100, repeat: 4)])
+        } catch {
+            let events = await client.takeEvents().map { "\($0)" }
+            Issue.record("\(error)\n\(events.joined(separator: "\n"))")
+            return
+        }
+        #expect(result.pulsesApplied == 4)
+        #expect(try await client.counters().pulses == 7)  // nothing lost, nothing applied twice
+        let stats = await client.statistics
+        #expect(stats.reconnects >= 1)
+        let events = await client.takeEvents().map { "\($0)" }
+        #expect(events.contains { $0.contains("reconnect") }, "\(events)")
     }
 }
