@@ -52,3 +52,16 @@ extension String {
         return (String(self[..<i]), String(self[index(after: i)...]))
     }
 }
+
+/// Opens a Nordic PPK2 from `ppk2:/dev/ttyACM1` (its data port; `?baud=` is accepted and ignored by
+/// the CDC device). No command is sent yet: call `connect()` on the session.
+public enum PPK2Connection {
+    /// A PPK2 session on `text`.
+    public static func open(_ text: String, options: PPK2SessionOptions = PPK2SessionOptions()) throws(ConnectionError) -> PPK2Session {
+        let connection = try ConnectionString(parsing: text)
+        guard connection.scheme == "ppk2" else { throw .unknownScheme(text, scheme: connection.scheme, known: ["ppk2"]) }
+        var serial = connection
+        serial.scheme = "serial"
+        return PPK2Session(transport: try SerialConnection.open(serial), options: options)
+    }
+}

@@ -138,3 +138,20 @@ struct BoardReconnectionTests {
         #expect(events.contains { $0.contains("reconnect") }, "\(events)")
     }
 }
+
+@Suite("PPK2 connection strings", .serialized)
+struct PPK2ConnectionTests {
+    @Test("ppk2: opens the bench's virtual PPK2, which answers the connect sequence; other schemes are refused")
+    func string() async throws {
+        let config = VirtualBoardConfig.ideal
+        let bench = try VirtualBench(config: config, ppk2: VirtualBench.ppk2Config(for: config))
+        let serving = Task { await bench.serve() }
+        defer { serving.cancel() }
+        let session = try PPK2Connection.open("ppk2:\(try #require(bench.endpoints.ppk2))")
+        let metadata = try await session.connect()
+        #expect(metadata.vdd == 3300)
+        await session.close()
+        #expect(throws: ConnectionError.self) { try PPK2Connection.open("serial:/dev/null") }
+        #expect(throws: ConnectionError.self) { try PPK2Connection.open("ppk2:/nonexistent/tty") }
+    }
+}
