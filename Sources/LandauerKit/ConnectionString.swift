@@ -1,3 +1,5 @@
+import LandauerFirmware
+
 /// A parsed connection string: the scheme that picks the backend, a path or address, and options.
 ///
 /// Forms: `sim`, `sim:?seed=7&device=exp-step`, `serial:/dev/ttyACM0?baud=115200`,
@@ -25,7 +27,7 @@ public struct ConnectionString: Equatable, Sendable, CustomStringConvertible {
 
     /// Parses `text`.
     public init(parsing text: String) throws(ConnectionError) {
-        let trimmed = text.trimmingWhitespace()
+        let trimmed = text.trimmingASCIIWhitespace()
         guard !trimmed.isEmpty else { throw .malformed(text, reason: "empty connection string") }
         let (head, query) = trimmed.splitOnce("?")
         let (scheme, location) = head.splitOnce(":")
@@ -99,12 +101,6 @@ public enum ConnectionError: Error, Equatable, Sendable, CustomStringConvertible
 }
 
 extension String {
-    func trimmingWhitespace() -> String {
-        var s = Substring(self)
-        while let f = s.first, f.isWhitespace { s.removeFirst() }
-        while let l = s.last, l.isWhitespace { s.removeLast() }
-        return String(s)
-    }
 
     /// Splits at the first `separator`: the part before, and the part after (nil without one).
     func splitOnce(_ separator: Character) -> (String, String?) {

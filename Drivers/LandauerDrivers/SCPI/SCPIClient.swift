@@ -9,7 +9,7 @@ public struct SCPIIdentity: Sendable, Equatable, Codable {
 
     /// Parses `Manufacturer,Model,Serial,Firmware`.
     public init?(parsing text: String) {
-        let f = text.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmedForSCPI() }
+        let f = text.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingASCIIWhitespace() }
         guard f.count == 4, !f[0].isEmpty, !f[1].isEmpty else { return nil }
         (manufacturer, model, serial, firmware) = (f[0], f[1], f[2], f[3])
     }
@@ -70,7 +70,7 @@ public actor SCPIClient {
     public func query(_ command: String) async throws(SCPIClientError) -> String {
         try await write(command)
         let line = try await readLine(command: command)
-        return String(decoding: line, as: UTF8.self).trimmedForSCPI()
+        return String(decoding: line, as: UTF8.self).trimmingASCIIWhitespace()
     }
 
     /// Sends a query whose answer is an IEEE 488.2 definite-length block; returns its bytes.
@@ -127,7 +127,7 @@ public actor SCPIClient {
         if text.isEmpty { return [] }
         var values: [Double] = []
         for field in text.split(separator: ",") {
-            guard let v = Double(field.trimmingCharacters()) else {
+            guard let v = Double(field.trimmingASCIIWhitespace()) else {
                 throw .malformedResponse(command: command, response: text, reason: "'\(field)' is not a number")
             }
             values.append(v)
@@ -178,12 +178,6 @@ public actor SCPIClient {
 }
 
 extension String {
-    func trimmedForSCPI() -> String {
-        var s = Substring(self)
-        while let f = s.first, f == " " || f == "\r" || f == "\n" || f == "\t" { s.removeFirst() }
-        while let l = s.last, l == " " || l == "\r" || l == "\n" || l == "\t" { s.removeLast() }
-        return String(s)
-    }
 
     func splitAtFirstComma() -> (String, String) {
         guard let i = firstIndex(of: ",") else { return (self, "") }
@@ -191,13 +185,10 @@ extension String {
     }
 
     func trimmingQuotes() -> String {
-        var s = Substring(trimmedForSCPI())
+        var s = Substring(trimmingASCIIWhitespace())
         if s.first == "\"" { s.removeFirst() }
         if s.last == "\"" { s.removeLast() }
         return String(s)
     }
 }
 
-extension Substring {
-    func trimmingCharacters() -> String { String(self).trimmedForSCPI() }
-}

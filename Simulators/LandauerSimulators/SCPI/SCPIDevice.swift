@@ -150,7 +150,7 @@ enum SCPIValue {
         guard text.hasPrefix("(@"), text.hasSuffix(")") else { return nil }
         var out: [Int] = []
         for part in text.dropFirst(2).dropLast().split(separator: ",") {
-            let bounds = part.split(separator: ":").map { Int($0.trimmingCharacters()) }
+            let bounds = part.split(separator: ":").map { Int($0.trimmingASCIIWhitespace()) }
             if bounds.count == 1, let a = bounds[0] { out.append(a) }
             else if bounds.count == 2, let a = bounds[0], let b = bounds[1], a <= b { out += Array(a...b) }
             else { return nil }
@@ -185,8 +185,4 @@ enum SCPIValue {
         let e = abs(exponent) < 10 ? "0\(abs(exponent))" : "\(abs(exponent))"
         return "\(sign)\(digits)E\(esign)\(e)"
     }
-}
-
-extension Substring {
-    func trimmingCharacters() -> String { String(self).trimmingSpaces() }
 }

@@ -1,3 +1,5 @@
+import LandauerFirmware
+
 // SCPI message parsing for the virtual instruments (IEEE 488.2 / SCPI-1999 syntax, the subset
 // bench instruments use): program messages split at ';', headers of ':'-separated mnemonics in
 // short or long form, case-insensitive, optional nodes, queries ending in '?', comma-separated
@@ -78,7 +80,7 @@ public enum SCPIParser {
         var commands: [SCPICommand] = []
         var parent: [String] = []
         for unit in split(line, on: ";") {
-            let text = unit.trimmingSpaces()
+            let text = unit.trimmingASCIIWhitespace()
             if text.isEmpty { continue }
             let (header, rest) = splitHeader(text)
             if header.isEmpty { return .failure(.init(-102, "Syntax error")) }
@@ -97,7 +99,7 @@ public enum SCPIParser {
                 path = (absolute || commands.isEmpty ? [] : parent) + mnemonics
                 parent = Array(path.dropLast())
             }
-            let parameters = rest.isEmpty ? [] : split(rest, on: ",").map { $0.trimmingSpaces() }
+            let parameters = rest.isEmpty ? [] : split(rest, on: ",").map { $0.trimmingASCIIWhitespace() }
             if parameters.contains(where: \.isEmpty) { return .failure(.init(-104, "Data type error")) }
             commands.append(SCPICommand(path: path, isQuery: isQuery, parameters: parameters))
         }
@@ -130,7 +132,7 @@ public enum SCPIParser {
 
     static func splitHeader(_ text: String) -> (String, String) {
         guard let i = text.firstIndex(where: { $0 == " " || $0 == "\t" }) else { return (text, "") }
-        return (String(text[..<i]), String(text[i...]).trimmingSpaces())
+        return (String(text[..<i]), String(text[i...]).trimmingASCIIWhitespace())
     }
 }
 
@@ -176,13 +178,4 @@ public struct SCPIErrorQueue: Sendable {
 
     /// Errors waiting.
     public var count: Int { entries.count }
-}
-
-extension String {
-    func trimmingSpaces() -> String {
-        var s = Substring(self)
-        while let f = s.first, f == " " || f == "\t" || f == "\r" || f == "\n" { s.removeFirst() }
-        while let l = s.last, l == " " || l == "\t" || l == "\r" || l == "\n" { s.removeLast() }
-        return String(s)
-    }
 }
