@@ -62,16 +62,19 @@ public enum DeviceDiscovery {
             warnings.append("serial ports could not be listed: \(error)")
         }
         do {
-            for d in try USBDeviceInfo.list() {
-                let r = role(vendor: d.vendorID, product: d.productID, productName: d.product, serial: d.serialNumber, usbtmc: d.usbtmcInterface != nil)
-                devices.append(FoundDevice(
-                    kind: "usb", role: r, connection: d.connectionString, usbID: "\(hex(d.vendorID)):\(hex(d.productID))",
-                    serialNumber: d.serialNumber, manufacturer: d.manufacturer, product: d.product, detail: "bus \(d.bus) address \(d.address)"))
-            }
+            for d in try USBDeviceInfo.list() { devices.append(found(d)) }
         } catch {
             warnings.append("USB devices could not be listed: \(error)")
         }
         return (devices, warnings)
+    }
+
+    /// A USB device as `scan()` describes it, with its role named.
+    public static func found(_ d: USBDeviceInfo) -> FoundDevice {
+        let r = role(vendor: d.vendorID, product: d.productID, productName: d.product, serial: d.serialNumber, usbtmc: d.usbtmcInterface != nil)
+        return FoundDevice(
+            kind: "usb", role: r, connection: d.connectionString, usbID: "\(hex(d.vendorID)):\(hex(d.productID))",
+            serialNumber: d.serialNumber, manufacturer: d.manufacturer, product: d.product, detail: "bus \(d.bus) address \(d.address)")
     }
 
     /// Lines for a terminal; says plainly when nothing was found.
@@ -85,4 +88,42 @@ public enum DeviceDiscovery {
         for d in usb { lines.append("  \(d.usbID ?? "-")  \(d.role.rawValue)  \(d.connection)  \(d.manufacturer ?? "") \(d.product ?? "")  \(d.detail)") }
         return lines.joined(separator: "\n")
     }
+}
+
+/// A USB device plugged in or unplugged, as `landauer devices --watch` reports it.
+public struct DeviceChange: Codable, Sendable, Equatable {
+    /// `arrived` or `left`.
+    public var event: String
+    /// The device, its role named (a departed device has no strings left to read).
+    public var device: FoundDevice
+}
+
+/// Watches USB devices come and go (libusb hotplug) and names them as `DeviceDiscovery` does.
+public final class DeviceWatch: Sendable {
+    private let monitor: USBHotplugMonitor
+    /// Changes until `stop()`.
+    public let changes: AsyncStream<DeviceChange>
+
+    /// Starts watching; devices already present are not repeated.
+    ///
+    /// - Throws: `.openFailed` where libusb has no hotplug support or cannot start.
+    public init() throws(TransportError) {
+        let monitor = try USBHotplugMonitor(enumerate: false)
+        self.monitor = monitor
+        self.changes = AsyncStream { continuation in
+            let task = Task {
+                for await event in monitor.events {
+                    switch event {
+                    case .arrived(let d): continuation.yield(DeviceChange(event: "arrived", device: DeviceDiscovery.found(d)))
+                    case .left(let d): continuation.yield(DeviceChange(event: "left", device: DeviceDiscovery.found(d)))
+                    }
+                }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    /// Stops watching and finishes `changes`.
+    public func stop() { monitor.stop() }
 }

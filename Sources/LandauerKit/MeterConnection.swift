@@ -54,14 +54,43 @@ extension String {
 }
 
 /// Opens a Nordic PPK2 from `ppk2:/dev/ttyACM1` (its data port; `?baud=` is accepted and ignored by
-/// the CDC device). No command is sent yet: call `connect()` on the session.
+/// the CDC device), `ppk2:?usb-serial=C2F1A0B3D4E5` (found by its USB serial number), or plain
+/// `ppk2` (the one PPK2 attached, found by its USB IDs 1915:C00A). No command is sent yet: call
+/// `connect()` on the session.
 public enum PPK2Connection {
+    /// Nordic Semiconductor's vendor ID and the PPK2's product ID.
+    public static let usbIDs: (vendor: UInt16, product: UInt16) = (0x1915, 0xC00A)
+
     /// A PPK2 session on `text`.
-    public static func open(_ text: String, options: PPK2SessionOptions = PPK2SessionOptions()) throws(ConnectionError) -> PPK2Session {
+    public static func open(
+        _ text: String, options: PPK2SessionOptions = PPK2SessionOptions(), ports: SerialPortDirectory = .system
+    ) throws(ConnectionError) -> PPK2Session {
+        PPK2Session(transport: try SerialConnection.open(try serialConnection(text, ports: ports), ports: ports), options: options)
+    }
+
+    /// The `serial:` connection a `ppk2:` string stands for; a bare `ppk2` is resolved to the path
+    /// of the single PPK2 attached.
+    public static func serialConnection(_ text: String, ports: SerialPortDirectory = .system) throws(ConnectionError) -> ConnectionString {
         let connection = try ConnectionString(parsing: text)
         guard connection.scheme == "ppk2" else { throw .unknownScheme(text, scheme: connection.scheme, known: ["ppk2"]) }
         var serial = connection
         serial.scheme = "serial"
-        return PPK2Session(transport: try SerialConnection.open(serial), options: options)
+        if serial.location.isEmpty && serial["usb-serial"] == nil {
+            let found: [SerialPortInfo]
+            do {
+                found = try ports.list().filter { $0.usbVendorID == usbIDs.vendor && $0.usbProductID == usbIDs.product }
+            } catch {
+                throw .unavailable(text, reason: "cannot list serial ports: \(error)")
+            }
+            guard let only = found.first else {
+                throw .unavailable(text, reason: "no PPK2 (USB 1915:C00A) is attached; check the cable, or name its port: ppk2:/dev/ttyACM0")
+            }
+            guard found.count == 1 else {
+                let names = found.map { port in port.serialNumber.map { "\(port.path) (usb-serial \($0))" } ?? port.path }
+                throw .unavailable(text, reason: "several PPK2 ports: \(names.joined(separator: ", ")); name one, e.g. ppk2:\(only.path)")
+            }
+            serial.location = only.path
+        }
+        return serial
     }
 }

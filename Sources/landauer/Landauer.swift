@@ -64,7 +64,9 @@ struct Devices: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List serial ports and USB devices, naming the ones Landauer knows (PPK2, USBTMC instruments, boards).")
 
-    @Flag(help: "Print one JSON object.") var json = false
+    @Flag(help: "Print one JSON object (with --watch, one per line and event).") var json = false
+    @Flag(help: "After the list, report USB devices as they are plugged in and unplugged (libusb hotplug), until interrupted.")
+    var watch = false
 
     struct Listing: Encodable {
         var devices: [FoundDevice]
@@ -74,6 +76,22 @@ struct Devices: AsyncParsableCommand {
     func run() async throws {
         let (devices, warnings) = DeviceDiscovery.scan()
         if json { try printJSON(Listing(devices: devices, warnings: warnings)) } else { print(DeviceDiscovery.text(devices, warnings: warnings)) }
+        guard watch else { return }
+        let watch: DeviceWatch
+        do { watch = try DeviceWatch() } catch {
+            throw ValidationError("--watch: \(error)")
+        }
+        if !json { print("Watching for USB devices (Ctrl-C stops)…") }
+        fflush(nil)
+        for await change in watch.changes {
+            if json {
+                try printJSON(change)
+            } else {
+                let d = change.device
+                print("\(change.event)  \(d.usbID ?? "-")  \(d.role.rawValue)  \(d.connection)  \(d.detail)")
+            }
+            fflush(nil)
+        }
     }
 }
 

@@ -2,6 +2,7 @@ import LandauerDrivers
 import LandauerFirmware
 import LandauerKit
 import LandauerSimulators
+import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -136,6 +137,94 @@ struct BoardReconnectionTests {
         #expect(stats.reconnects >= 1)
         let events = await client.takeEvents().map { "\($0)" }
         #expect(events.contains { $0.contains("reconnect") }, "\(events)")
+    }
+}
+
+/// A serial-port directory a test can change: what `landauer devices` would list as devices
+/// come and go. Ports are pseudo-terminals given the USB identity of a real board.
+final class FakePorts: Sendable {
+    let ports = Mutex<[SerialPortInfo]>([])
+    var directory: SerialPortDirectory { SerialPortDirectory { [self] in ports.withLock { $0 } } }
+    func set(_ list: [SerialPortInfo]) { ports.withLock { $0 = list } }
+    static func usb(_ path: String, serial: String, vid: UInt16 = 0x1209, pid: UInt16 = 0x4C44) -> SerialPortInfo {
+        SerialPortInfo(path: path, description: "Landauer board", attachment: .usb, usbVendorID: vid, usbProductID: pid, serialNumber: serial, product: "Landauer board")
+    }
+}
+
+@Suite("Finding a device by its USB serial number", .serialized)
+struct SerialNumberTests {
+    @Test("a board that comes back at another path is found again by its USB serial number; the gap is recorded")
+    func replugElsewhere() async throws {
+        let board = VirtualBoard(config: .ideal)
+        var bench: VirtualBench? = try VirtualBench(config: .ideal, board: board)
+        var serving: Task<Void, Never>? = Task { [bench] in await bench?.serve() }
+        let ports = FakePorts()
+        let first = bench!.endpoints.board
+        ports.set([FakePorts.usb("/dev/pts/999999", serial: "DECOY-1"), FakePorts.usb(first, serial: "LDR-0042")])
+        // Opened by path: the driver learns the serial number from the port list.
+        let session = try BoardConnection.open("serial:\(first)", configuration: BoardClient.Configuration(timeout: .seconds(2), maxRetries: 3), ports: ports.directory)
+        let client = session.client
+        _ = try await client.hello()
+        _ = try await client.program(pulses: [PulseCommand(tile: 0, side: .plus, row: 1, column: 2, polarity: 1, amplitude: Volts(1.5), widthNanoseconds: 100, repeat: 2)])
+        // The replug will come on another pty: allocated now, so it cannot reuse the first one's number.
+        let again = try VirtualBench(config: .ideal, board: board)
+        let second = again.endpoints.board
+        #expect(second != first)
+        // Unplug: the port leaves the list and the pty closes.
+        ports.set([FakePorts.usb("/dev/pts/999999", serial: "DECOY-1")])
+        serving?.cancel()
+        await serving?.value
+        bench = nil
+        serving = nil
+        // Replug on the other pty; no symlink, no stable path — only the serial number matches.
+        let replug = Task {
+            try await Task.sleep(for: .milliseconds(400))
+            ports.set([FakePorts.usb(second, serial: "LDR-0042"), FakePorts.usb("/dev/pts/999999", serial: "DECOY-1")])
+            await again.serve()
+        }
+        defer { replug.cancel() }
+        let result = try await client.program(pulses: [PulseCommand(tile: 0, side: .plus, row: 1, column: 2, polarity: 1, amplitude: Volts(1.5), widthNanoseconds: 100, repeat: 5)])
+        #expect(result.pulsesApplied == 5)
+        #expect(try await client.counters().pulses == 7)
+        let events = await client.takeEvents().map { "\($0)" }
+        #expect(events.contains { $0.contains("reconnected to") && $0.hasSuffix(second) }, "\(events)")
+        #expect(events.contains { $0.contains("disconnect") || $0.contains("closed") || $0.contains("timed out") }, "\(events)")
+        #expect(await client.statistics.reconnects == 1)
+    }
+
+    @Test("usb-serial resolves to the one port with that number, and says what is wrong otherwise")
+    func resolution() throws {
+        let ports = FakePorts()
+        ports.set([FakePorts.usb("/dev/ttyACM3", serial: "A1"), FakePorts.usb("/dev/ttyACM0", serial: "B2"), FakePorts.usb("/dev/ttyACM1", serial: "B2")])
+        let d = ports.directory
+        func path(_ s: String) throws -> String { try SerialConnection.resolvePath(ConnectionString(parsing: s), ports: d) }
+        #expect(try path("serial:?usb-serial=A1") == "/dev/ttyACM3")
+        #expect(try path("serial:/dev/ttyACM1?usb-serial=B2") == "/dev/ttyACM1")  // the path picks among the number's ports
+        #expect(try path("serial:/dev/ttyS4") == "/dev/ttyS4")
+        for (text, needle) in [("serial:?usb-serial=ZZ", "no serial port has USB serial number ZZ"),
+                               ("serial:?usb-serial=B2", "/dev/ttyACM0, /dev/ttyACM1"),
+                               ("serial:?usb-serial=", "usb-serial"),
+                               ("serial:ttyACM0", "device path")] {
+            do {
+                _ = try path(text)
+                Issue.record("\(text) resolved")
+            } catch {
+                #expect("\(error)".contains(needle), "\(error)")
+            }
+        }
+    }
+
+    @Test("a bare ppk2 finds the one PPK2 by its USB IDs, and refuses when there is none or several")
+    func ppk2ByIDs() throws {
+        let ports = FakePorts()
+        let ppk2 = FakePorts.usb("/dev/ttyACM2", serial: "C2F1A0B3", vid: 0x1915, pid: 0xC00A)
+        ports.set([FakePorts.usb("/dev/ttyACM0", serial: "X"), ppk2])
+        #expect(try PPK2Connection.serialConnection("ppk2", ports: ports.directory).description == "serial:/dev/ttyACM2")
+        #expect(try PPK2Connection.serialConnection("ppk2:?usb-serial=C2F1A0B3", ports: ports.directory).description == "serial:?usb-serial=C2F1A0B3")
+        ports.set([FakePorts.usb("/dev/ttyACM0", serial: "X")])
+        #expect { try PPK2Connection.serialConnection("ppk2", ports: ports.directory) } throws: { "\($0)".contains("no PPK2") }
+        ports.set([ppk2, FakePorts.usb("/dev/ttyACM5", serial: "D4", vid: 0x1915, pid: 0xC00A)])
+        #expect { try PPK2Connection.serialConnection("ppk2", ports: ports.directory) } throws: { "\($0)".contains("several PPK2 ports") }
     }
 }
 
