@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "LandauerFirmware", targets: ["LandauerFirmware"]),
         .library(name: "LandauerSimulators", targets: ["LandauerSimulators"]),
         .library(name: "LandauerDrivers", targets: ["LandauerDrivers"]),
+        .library(name: "LandauerCalibration", targets: ["LandauerCalibration"]),
         .library(name: "LandauerKit", targets: ["LandauerKit"]),
     ],
     dependencies: [
@@ -42,8 +43,11 @@ let package = Package(
             name: "LandauerDrivers", dependencies: ["LandauerFirmware", "CLibSerialPort", "CLibUSB"],
             path: "Drivers/LandauerDrivers", swiftSettings: strict),
         .target(
+            name: "LandauerCalibration", dependencies: ["LandauerFirmware"],
+            path: "Calibration/LandauerCalibration", swiftSettings: strict),
+        .target(
             name: "LandauerKit",
-            dependencies: ["LandauerFirmware", "LandauerSimulators", "LandauerDrivers"],
+            dependencies: ["LandauerFirmware", "LandauerSimulators", "LandauerDrivers", "LandauerCalibration"],
             path: "Sources/LandauerKit", swiftSettings: strict),
         .executableTarget(
             name: "landauer",
@@ -67,6 +71,9 @@ let package = Package(
             name: "LandauerDriversTests",
             dependencies: ["LandauerDrivers", "LandauerFirmware", "LandauerSimulators", "LandauerKit"],
             path: "Tests/LandauerDriversTests", swiftSettings: strict),
+        .testTarget(
+            name: "LandauerCalibrationTests", dependencies: ["LandauerCalibration", "LandauerFirmware"],
+            path: "Tests/LandauerCalibrationTests", swiftSettings: strict),
         .testTarget(
             name: "LandauerKitTests", dependencies: ["LandauerKit", "landauer"],
             path: "Tests/LandauerKitTests", swiftSettings: strict),
