@@ -69,7 +69,7 @@ public enum SignificantDigits {
     }
 
     /// `m` ≥ 0 with `digits` significant digits in positional notation.
-    static func plain(_ m: Double, digits: Int) -> String {
+    public static func plain(_ m: Double, digits: Int) -> String {
         var intDigits = 1
         var t = m
         while t >= 10 { t /= 10; intDigits += 1 }

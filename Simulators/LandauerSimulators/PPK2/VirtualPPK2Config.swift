@@ -46,6 +46,18 @@ public struct VirtualPPK2Config: Sendable {
     /// The reference unit.
     public static let `default` = VirtualPPK2Config()
 
+    /// A unit whose analog path is off by errors drawn from `seed`: per range a gain error uniform
+    /// in ±`gainSpread` and an offset uniform in ±`offsetSpreadCounts` ADC counts, with `noiseCounts`
+    /// of noise — what a calibration must find without being told.
+    public static func withHiddenErrors(
+        seed: UInt64, gainSpread: Double = 0.03, offsetSpreadCounts: Double = 20, noiseCounts: Double = 3
+    ) -> VirtualPPK2Config {
+        var random = SimulationRandom(seed: seed, stream: 0x4D45_5445_52)
+        let gains = (0..<5).map { _ in gainSpread * (2 * random.uniform() - 1) }
+        let offsets = (0..<5).map { _ in offsetSpreadCounts * (2 * random.uniform() - 1) }
+        return VirtualPPK2Config(gainErrors: gains, offsetErrorCounts: offsets, noiseCounts: noiseCounts, seed: random.next())
+    }
+
     /// An ideal meter: its reported calibration is exact, no gain or offset error, no noise (only
     /// quantisation remains).
     public static let ideal = VirtualPPK2Config(gainErrors: [0, 0, 0, 0, 0], offsetErrorCounts: [0, 0, 0, 0, 0], noiseCounts: 0)
