@@ -52,7 +52,7 @@ let package = Package(
         .executableTarget(
             name: "landauer",
             dependencies: [
-                "LandauerKit", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "LandauerKit", "LandauerFirmware", "LandauerCalibration", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/landauer", swiftSettings: strict),
         .executableTarget(

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import LandauerCalibration
+import LandauerFirmware
 import LandauerKit
 
 @main
@@ -8,7 +10,7 @@ struct Landauer: AsyncParsableCommand {
         commandName: "landauer",
         abstract: "Measure what learning costs in energy, on a memristor bench or its simulator.",
         version: LandauerVersion.string,
-        subcommands: [Demo.self, Devices.self, Sim.self])
+        subcommands: [Demo.self, Calibrate.self, Devices.self, Sim.self])
 }
 
 /// Options shared by commands that talk to a board.
@@ -57,6 +59,111 @@ struct Demo: AsyncParsableCommand {
         } catch {
             throw failing(error)
         }
+    }
+}
+
+struct Calibrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Calibrate a power meter against reference loads: gain and offset per range, with uncertainties.",
+        discussion: """
+            On the virtual bench (--meter sim, the default) the PPK2 has gain and offset errors drawn from its seed \
+            that the host does not know, and a bank of certified reference resistors is switched across its output. \
+            The record is saved as calibrations/ID.json in the workspace; runs cite it by id. \
+            --check then runs a scripted workload and compares the calibrated energy with the simulator's ledger; \
+            --repeat N does that for N seeds and reports how often the k = 2 interval holds the truth.
+            Meter keys for sim:?…: \(SimulatedMeterOptions.help.map { "\($0.key) (\($0.meaning))" }.joined(separator: "; ")).
+            """)
+
+    @OptionGroup var boardOptions: BoardOptions
+    @Option(help: ArgumentHelp("Meter connection string: sim or sim:?key=value&….", valueName: "connection")) var meter = "sim"
+    @Option(help: ArgumentHelp("Workspace folder (records go to its calibrations/).", valueName: "path")) var workspace = "."
+    @Flag(help: "Do not save the record.") var dryRun = false
+    @Flag(help: "Also run a scripted workload and compare with the simulator's ledger.") var check = false
+    @Option(help: "With --check: repeat over this many seeds and report the coverage of the k = 2 intervals.") var `repeat` = 1
+    @Flag(help: "Print one JSON object.") var json = false
+
+    struct Output: Encodable {
+        var calibration: CalibrationSummary
+        var check: CheckLine?
+        var coverage: CalibrationCheck.Coverage?
+    }
+
+    struct CheckLine: Encodable {
+        var calibratedJoules: Double
+        var expandedUncertaintyJoules: Double
+        var ledgerJoules: Double
+        var uncalibratedJoules: Double
+        var relativeError: Double
+        var dynamicJoules: Double
+        var dynamicLedgerJoules: Double
+        var phases: Int
+        var maxPhaseError: Double
+        var warnings: [String]
+    }
+
+    func validate() throws {
+        guard `repeat` >= 1, `repeat` <= 10_000 else { throw ValidationError("--repeat must be 1 … 10000, not \(`repeat`)") }
+        if `repeat` > 1 && !check { throw ValidationError("--repeat needs --check") }
+    }
+
+    func run() async throws {
+        do {
+            let meterOptions = try SimulatedMeterOptions(parsing: meter)
+            let session = try BoardConnection.open(boardOptions.board)
+            guard let board = session.virtualBoard else {
+                throw ValidationError("--meter sim measures the virtual board: use --board sim (or sim:?…)")
+            }
+            let bench = LockstepPowerBench(board: board, meter: meterOptions)
+            try bench.connect()
+            let record = try await CalibrationProcedure().run(on: bench)
+            var path: String?
+            if !dryRun {
+                path = try CalibrationStore(workspace: URL(fileURLWithPath: workspace)).save(record).path
+            }
+            var output = Output(calibration: CalibrationSummary(record, path: path))
+            if check {
+                let c = CalibrationCheck(meter: meterOptions, board: board.config)
+                if `repeat` == 1 {
+                    let o = try await c.run()
+                    let long = o.phases.filter { $0.duration.value > 1e-3 }
+                    output.check = CheckLine(
+                        calibratedJoules: o.total.value.value, expandedUncertaintyJoules: o.total.expandedUncertainty.value,
+                        ledgerJoules: o.truth.value, uncalibratedJoules: o.uncalibrated.value.value,
+                        relativeError: (o.total.value - o.truth) / o.truth, dynamicJoules: o.dynamic.value.value,
+                        dynamicLedgerJoules: o.dynamicTruth.value, phases: long.count,
+                        maxPhaseError: long.map { abs($0.measured.value / $0.truth - 1) }.max() ?? 0,
+                        warnings: o.total.warnings + o.dynamic.warnings)
+                } else {
+                    let base = meterOptions.seed
+                    output.coverage = try await c.coverage(seeds: (0..<UInt64(`repeat`)).map { base &+ $0 &* 7_919 })
+                }
+            }
+            if json { try printJSON(output) } else { print(text(output)) }
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            throw failing(error)
+        }
+    }
+
+    func text(_ o: Output) -> String {
+        var lines = [o.calibration.text]
+        if let c = o.check {
+            lines.append("Check against the simulator's ledger (scripted workload, \(c.phases) phases over 1 ms):")
+            lines.append("  calibrated   \(Joules(c.calibratedJoules).formatted(significantDigits: 6)) ± \(Joules(c.expandedUncertaintyJoules).formatted(significantDigits: 2)) (k = 2)")
+            lines.append("  ledger       \(Joules(c.ledgerJoules).formatted(significantDigits: 6))   error \(SignificantDigits.format(c.relativeError * 100, digits: 2)) %")
+            lines.append("  uncalibrated \(Joules(c.uncalibratedJoules).formatted(significantDigits: 6))")
+            lines.append("  dynamic      \(Joules(c.dynamicJoules).formatted(significantDigits: 5)) (ledger less idle: \(Joules(c.dynamicLedgerJoules).formatted(significantDigits: 5)))")
+            lines.append("  worst phase  \(SignificantDigits.format(c.maxPhaseError * 100, digits: 2)) %")
+            for w in c.warnings { lines.append("  warning: \(w)") }
+        }
+        if let c = o.coverage {
+            lines.append("Coverage over \(c.runs) seeds: the k = 2 interval holds the ledger value in \(c.inside) (\(SignificantDigits.plain(Double(c.inside) / Double(c.runs) * 100, digits: 3)) %)")
+            lines.append("  errors: mean \(SignificantDigits.format(c.meanError * 100, digits: 2)) %, spread (σ) \(SignificantDigits.format(c.errorSpread * 100, digits: 2)) %, worst \(SignificantDigits.format(c.maxError * 100, digits: 2)) %")
+            lines.append("  mean U \(SignificantDigits.format(c.meanExpandedUncertainty * 100, digits: 2)) %; full width 2U = \(SignificantDigits.plain(c.widthOverSpread, digits: 3)) σ")
+            lines.append("  phases over 1 ms: \(c.phasesInside) of \(c.phases) inside their interval, worst error \(SignificantDigits.format(c.maxPhaseError * 100, digits: 2)) %")
+        }
+        return lines.joined(separator: "\n")
     }
 }
 

@@ -51,42 +51,16 @@ struct CalibrationAcceptanceTests {
 
     @Test("over 100 seeds the k = 2 interval holds the ledger value in ≥ 90 % of runs and is no wider than 5 × the error spread")
     func coverage() async throws {
-        let seeds = (1...100).map { UInt64($0) * 7_919 }
-        var outcomes: [CalibrationCheck.Outcome] = []
-        // Two at a time: the runs are independent and the machine has two cores.
-        try await withThrowingTaskGroup(of: CalibrationCheck.Outcome.self) { group in
-            var next = 0
-            func start() {
-                let s = seeds[next]
-                next += 1
-                group.addTask { try await Self.small(s).run() }
-            }
-            start()
-            start()
-            while let o = try await group.next() {
-                outcomes.append(o)
-                if next < seeds.count { start() }
-            }
-        }
-        #expect(outcomes.count == 100)
-        let errors = outcomes.map { ($0.total.value - $0.truth).value / $0.truth.value }
-        let inside = outcomes.filter { $0.total.interval.contains($0.truth) }.count
-        #expect(inside >= 90, "\(inside) of 100 intervals hold the ledger value")
-        let mean = errors.reduce(0, +) / Double(errors.count)
-        let spread = (errors.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(errors.count - 1)).squareRoot()
-        let widths = outcomes.map { 2 * $0.total.expandedUncertainty.value / $0.truth.value }
-        let meanWidth = widths.reduce(0, +) / Double(widths.count)
-        // Full width 2U against the standard deviation of the observed errors.
-        #expect(meanWidth <= 5 * spread, "mean interval width \(meanWidth) vs error spread \(spread)")
-        // And not so narrow that it only holds by luck.
-        #expect(meanWidth >= 2 * spread)
-        for e in errors { #expect(abs(e) <= 0.005) }
-        let phases = outcomes.flatMap(\.phases).filter { $0.duration.value > 1e-3 }
-        #expect(phases.count == 800)
-        for p in phases where abs(p.measured.value / p.truth - 1) > 0.02 {
-            Issue.record("\(p.name): \(p.measured.value) vs ledger \(p.truth)")
-        }
-        let phasesInside = phases.filter { $0.measured.interval.contains($0.truth) }.count
-        #expect(Double(phasesInside) >= 0.9 * Double(phases.count))
+        let c = try await Self.small(0).coverage(seeds: (1...100).map { UInt64($0) * 7_919 })
+        #expect(c.runs == 100)
+        #expect(c.inside >= 90, "\(c)")
+        // Full width 2U against the standard deviation of the observed errors: honest, not inflated…
+        #expect(c.widthOverSpread <= 5, "\(c)")
+        // …and not so narrow that it holds only by luck.
+        #expect(c.widthOverSpread >= 2, "\(c)")
+        #expect(c.maxError <= 0.005, "\(c)")
+        #expect(c.phases == 800)
+        #expect(c.maxPhaseError <= 0.02, "\(c)")
+        #expect(Double(c.phasesInside) >= 0.9 * Double(c.phases), "\(c)")
     }
 }
