@@ -82,6 +82,21 @@ public struct RangeCalibration: Sendable, Equatable, Codable {
     /// Number of reference points.
     public var points: Int
 
+    /// A fit from its parts (a record read back, a worked example).
+    public init(
+        range: Int, gain: Double, offset: Amperes, covarianceA: [Double], covarianceB: [Double], sampleNoise: Amperes,
+        reducedChiSquare: Double?, points: Int
+    ) {
+        self.range = range
+        self.gain = gain
+        self.offset = offset
+        self.covarianceA = covarianceA
+        self.covarianceB = covarianceB
+        self.sampleNoise = sampleNoise
+        self.reducedChiSquare = reducedChiSquare
+        self.points = points
+    }
+
     /// The true current for a raw reading: (raw − offset)/gain.
     @inlinable public func corrected(_ raw: Amperes) -> Amperes { Amperes((raw.value - offset.value) / gain) }
 }
