@@ -75,7 +75,7 @@ let package = Package(
             name: "LandauerCalibrationTests", dependencies: ["LandauerCalibration", "LandauerFirmware"],
             path: "Tests/LandauerCalibrationTests", swiftSettings: strict),
         .testTarget(
-            name: "LandauerKitTests", dependencies: ["LandauerKit", "landauer"],
+            name: "LandauerKitTests", dependencies: ["LandauerKit", "LandauerCalibration", "landauer"],
             path: "Tests/LandauerKitTests", swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

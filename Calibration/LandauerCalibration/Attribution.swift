@@ -173,14 +173,27 @@ public struct MarkerAttribution: Sendable {
         } else {
             // The change happened during the held sample, or somewhere in the gap after it.
             if missing == 0 {
+                // Half to the windows that end here, half to those that start here; a window that
+                // continues through the change gets the whole sample (weight 1, not two halves,
+                // whose squared weights would understate its noise), and no edge.
                 let position = Double(h.index) + 0.5
-                book(h.raw, range: h.range, weight: 0.5)
+                let wasOutside = open.isEmpty
                 let closedBefore = windows.count
                 transition(to: code, at: position, edgeInGap: false)
-                // Only the windows that end or start here have an edge in this sample.
-                for i in closedBefore..<windows.count { windows[i].sums.addEdge(h.raw, range: h.range) }
-                book(h.raw, range: h.range, weight: 0.5)
-                for i in open.indices where open[i].start == position { open[i].sums.addEdge(h.raw, range: h.range) }
+                for i in closedBefore..<windows.count {
+                    windows[i].sums.add(h.raw, range: h.range, weight: 0.5)
+                    windows[i].sums.addEdge(h.raw, range: h.range)
+                }
+                for i in open.indices {
+                    if open[i].start == position {
+                        open[i].sums.add(h.raw, range: h.range, weight: 0.5)
+                        open[i].sums.addEdge(h.raw, range: h.range)
+                    } else {
+                        open[i].sums.add(h.raw, range: h.range, weight: 1)
+                    }
+                }
+                let outsideShare = (wasOutside ? 0.5 : 0) + (open.isEmpty ? 0.5 : 0)
+                if outsideShare > 0 { outside.add(h.raw, range: h.range, weight: outsideShare) }
             } else {
                 book(h.raw, range: h.range, weight: 1)
                 bookMissing(missing / 2)

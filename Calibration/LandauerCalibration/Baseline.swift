@@ -55,6 +55,7 @@ public struct Baseline: Sendable, Equatable, Codable {
         var net = RangeSums.combine(window, idle.scaled(by: window.sampleCount / max(duration, 1e-300)), k: -1)
         net.missing = window.missing
         var figure = evaluator.energy(net)
+        figure.samples = window.sampleCount  // the samples it rests on, not the net weight (≈ 0)
         if nb > 0 && na > 0 {
             let a = powerBefore(evaluator), b = powerAfter(evaluator)
             let halfWidth = abs((b - a).value) / 2 * evaluator.period.value * window.sampleCount

@@ -98,8 +98,11 @@ public struct EnergyEvaluator: Sendable {
                 value += e
                 let u = abs(e) * uncalibratedRelativeAccuracy / 3.squareRoot()
                 uncalibrated += u * u
-                warnings.append(calibration == nil ? "no calibration: the meter's own readings, ±\(percent(uncalibratedRelativeAccuracy)) assumed"
-                                                  : "range \(r) is not covered by calibration \(calibration!.id): ±\(percent(uncalibratedRelativeAccuracy)) assumed on its \(Int(n.rounded())) samples")
+                if let calibration {
+                    warnings.append("range \(r) is not covered by calibration \(calibration.id): ±\(percent(uncalibratedRelativeAccuracy)) assumed on its \(Int(n.rounded())) samples")
+                } else if warnings.isEmpty {
+                    warnings.append("no calibration: the meter's own readings, ±\(percent(uncalibratedRelativeAccuracy)) assumed")
+                }
             }
         }
         var budget = UncertaintyBudget()

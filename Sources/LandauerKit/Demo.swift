@@ -1,3 +1,5 @@
+import Foundation
+import LandauerCalibration
 import LandauerDrivers
 import LandauerFirmware
 import LandauerSimulators
@@ -30,6 +32,13 @@ public struct Demo {
         public var readVoltage = Volts(0.4)
         /// Input full scale of inference.
         public var inferenceFullScale = Volts(0.2)
+        /// The meter on a virtual board: `sim`, `sim:?…` (a virtual PPK2 with hidden errors,
+        /// calibrated against its reference loads), or `none`.
+        public var meter = "sim"
+        /// The workspace whose calibrations/ the run cites (and where a new one is saved); nil: none kept.
+        public var workspace: URL? = URL(fileURLWithPath: ".")
+        /// When to calibrate the meter.
+        public var calibrate = MeteredRun.CalibrationPolicy.ifMissing
         public init() {}
     }
 
@@ -43,6 +52,11 @@ public struct Demo {
         guard options.rounds >= 1 else { throw DemoError.badOption("rounds must be at least 1, not \(options.rounds)") }
         let session = try BoardConnection.open(options.board)
         let client = session.client
+        var metered: MeteredRun?
+        if let board = session.virtualBoard, options.meter != "none" {
+            metered = try await MeteredRun(
+                board: board, meter: try SimulatedMeterOptions(parsing: options.meter), workspace: options.workspace, calibrate: options.calibrate)
+        }
         let info = try await client.hello()
         var report = DemoReport(board: BoardInfoReport(info, endpoint: await client.endpoint), seed: options.seed)
         guard Int(options.tile) < info.tiles.count else {
@@ -53,7 +67,7 @@ public struct Demo {
         var rng = SplitMix64(seed: options.seed)  // the demo's own choices, independent of the board's
 
         // Phase 1: program-and-verify a random target weight matrix into the differential pairs.
-        _ = try await client.marker(1)
+        _ = try await client.marker(MarkerCode(phase: .program).lines)
         let first = try await readPairs(client, tile: options.tile, rows: rows, columns: columns)
         let gLow = first.min() ?? .zero, gHigh = first.max() ?? .zero
         let centre = (gLow.value + gHigh.value) / 2
@@ -88,7 +102,7 @@ public struct Demo {
         }
 
         // Phase 2: batched analog inference, checked against the product of the read-back matrix.
-        _ = try await client.marker(2)
+        _ = try await client.marker(MarkerCode(phase: .readout).lines)
         let maxCode = info.dacMaxCode
         var inputs = [Int16](repeating: 0, count: options.vectors * rows)
         for i in inputs.indices { inputs[i] = Int16.random(in: -maxCode...maxCode, using: &rng) }
@@ -112,7 +126,7 @@ public struct Demo {
             rmsErrorLSB: rms(errors), hostVectorsPerSecond: Double(options.vectors) / elapsed.inSeconds.value)
 
         // Phase 3: one parallel stochastic outer-product update (BL = 31).
-        _ = try await client.marker(3)
+        _ = try await client.marker(MarkerCode(phase: .update).lines)
         let bl: UInt16 = 31
         let trainBytes = OuterProductUpdate.trainBytes(bl)
         let update = OuterProductUpdate(
@@ -132,8 +146,34 @@ public struct Demo {
         let stats = await client.statistics
         report.link = .init(requests: stats.requests, retries: stats.retries, timeouts: stats.timeouts, corruptedFrames: stats.corruptedFrames)
 
+        let names: [(Phase, String)] = [(.program, "program-and-verify"), (.readout, "inference"), (.update, "outer-product update")]
         if let board = session.virtualBoard {
-            report.groundTruth = GroundTruthReport(board: board, phaseNames: [1: "program-and-verify", 2: "inference", 3: "outer-product update"])
+            report.groundTruth = GroundTruthReport(
+                board: board, phaseNames: Dictionary(uniqueKeysWithValues: names.map { (Int(MarkerCode(phase: $0.0).lines), $0.1) }))
+        }
+        if let metered, let board = session.virtualBoard {
+            let m = metered.finish(temperature: Kelvin(report.temperatureKelvin))
+            // The ledger between the run's edges, for comparison (the host never reads it during the run).
+            let history = board.markerHistory
+            var ledger: [Phase: Double] = [:]
+            var runLedger: Double?
+            var dynamicLedger: Double?
+            if let first = history.firstIndex(where: { MarkerCode(lines: $0.value).running }),
+               let last = history.lastIndex(where: { !MarkerCode(lines: $0.value).running }), last > first {
+                for k in first..<last {
+                    let phase = MarkerCode(lines: history[k].value).phase
+                    ledger[phase, default: 0] += (history[k + 1].energy - history[k].energy).value
+                }
+                let run = (history[last].energy - history[first].energy).value
+                runLedger = run
+                let idle = board.config.quiescentPower + board.config.mcuSleepPower
+                dynamicLedger = run - (idle * (history[last].time - history[first].time).seconds).value
+            }
+            let levels = 2 * Int(info.adcMaxCode) + 1
+            report.measured = MeasuredEnergyReport(
+                m, phases: names, ledger: ledger, runLedger: runLedger, dynamicLedger: dynamicLedger,
+                bits: [(.readout, BitCount.readout(samples: report.inference.outputs, classes: levels)),
+                       (.program, BitCount.writtenByUpdates(report.programming.pulses, levelsPerUpdate: 2))])
         }
         await client.close()
         return report

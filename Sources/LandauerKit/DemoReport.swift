@@ -65,6 +65,8 @@ public struct DemoReport: Codable, Sendable {
     public var link = Link()
     /// The simulator's ground truth; absent on real hardware.
     public var groundTruth: GroundTruthReport?
+    /// Energy measured by the meter, calibrated; absent without a meter.
+    public var measured: MeasuredEnergyReport?
 
     init(board: BoardInfoReport, seed: UInt64) {
         self.board = board
@@ -82,6 +84,10 @@ public struct DemoReport: Codable, Sendable {
         let c = counters
         lines.append("board counters      \(c.pulses) pulses, \(c.deviceReads) device reads, \(c.vectorReads) vector reads, \(c.adcConversions) ADC conversions, \(c.requestsExecuted) requests; temperature \(Kelvin(temperatureKelvin).formatted())")
         lines.append("link                \(link.requests) requests, \(link.retries) retries, \(link.timeouts) timeouts, \(link.corruptedFrames) corrupted frames")
+        if let m = measured {
+            lines.append("")
+            lines.append(m.text)
+        }
         if let g = groundTruth {
             lines.append("")
             lines.append(g.text)
@@ -139,7 +145,7 @@ public struct GroundTruthReport: Codable, Sendable {
 
     /// Lines for a terminal.
     public var text: String {
-        var lines = ["ground truth (simulator ledger; no power meter connected yet)"]
+        var lines = ["ground truth (simulator ledger, which a host never sees on a bench)"]
         lines.append("  total          \(Joules(totalJoules).formatted()) over \(Seconds(virtualSeconds).formatted()) of virtual time (supply waveform integral \(Joules(waveformJoules).formatted()))")
         for p in phases {
             lines.append("  phase \(p.marker)        \(p.name): \(Joules(p.joules).formatted()) in \(Seconds(p.seconds).formatted()), mean \(Watts(p.joules / max(p.seconds, 1e-30)).formatted())")

@@ -41,16 +41,29 @@ func failing(_ error: any Error) -> any Error {
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Program, infer and update on a board, and account for the energy of each phase.",
-        discussion: "Today's main job: on the virtual bench (the default) the energy comes from the simulator's ground truth; later versions measure it with a power meter and train a network.")
+        discussion: "Today's main job. On the virtual bench (the default) a virtual PPK2 measures the board's supply; the run cites the workspace's newest calibration of that meter (calibrating first when there is none valid) and reports calibrated energy per phase with its uncertainty, per named bit beside k_B·T·ln 2, and the simulator's ledger to compare.")
 
     @OptionGroup var boardOptions: BoardOptions
     @Option(help: "Seed of the demo's own random choices.") var seed: UInt64 = 1
     @Option(help: "Number of inference input vectors.") var vectors = 2_000
+    @Option(help: ArgumentHelp("Meter on the virtual board: sim, sim:?key=value&…, or none.", valueName: "connection")) var meter = "sim"
+    @Option(help: ArgumentHelp("Workspace folder whose calibrations/ the run cites.", valueName: "path")) var workspace = "."
+    @Option(help: ArgumentHelp("When to calibrate the meter: if-missing, always or never (never: a missing calibration is a warning).", valueName: "when"))
+    var calibrate = "if-missing"
     @Flag(help: "Print the report as one JSON object.") var json = false
+
+    func validate() throws {
+        guard MeteredRun.CalibrationPolicy(rawValue: calibrate) != nil else {
+            throw ValidationError("--calibrate must be if-missing, always or never, not \(calibrate)")
+        }
+    }
 
     func run() async throws {
         var options = LandauerKit.Demo.Options()
         options.board = boardOptions.board
+        options.meter = meter
+        options.workspace = URL(fileURLWithPath: workspace)
+        options.calibrate = MeteredRun.CalibrationPolicy(rawValue: calibrate) ?? .ifMissing
         options.seed = seed
         options.vectors = vectors
         do {

@@ -101,21 +101,14 @@ enum CalibrationFixture {
         }
     }
 
-    /// A range calibration with exactly the given parameters (a fit whose fields are then set).
+    /// A range calibration with exactly the given parameters.
     static func range(
         _ range: Int, gain: Double, offset: Double, covarianceA: [Double] = [0, 0, 0], covarianceB: [Double] = [0, 0, 0],
         sampleNoise: Double = 0
-    ) throws -> RangeCalibration {
-        let loads = [ReferenceLoad.open, ReferenceLoad(name: "R", resistance: Ohms(1_000), standardUncertainty: .zero)]
-        var none: SeededNormal?
-        let obs = observations(loads: loads, range: range, gain: 1, offset: 0, noise: 1e-6, count: 10, rng: &none)
-        var fit = try RangeCalibration.fit(range: range, observations: obs, voltage: voltage, voltageRelativeUncertainty: 0)
-        fit.gain = gain
-        fit.offset = Amperes(offset)
-        fit.covarianceA = covarianceA
-        fit.covarianceB = covarianceB
-        fit.sampleNoise = Amperes(sampleNoise)
-        return fit
+    ) -> RangeCalibration {
+        RangeCalibration(
+            range: range, gain: gain, offset: Amperes(offset), covarianceA: covarianceA, covarianceB: covarianceB,
+            sampleNoise: Amperes(sampleNoise), reducedChiSquare: nil, points: 6)
     }
 
     /// A meter calibration holding `ranges`.

@@ -81,17 +81,17 @@ struct EnergyEvaluatorTests {
     private let gains = [0: 1.03, 2: 0.97]
     private let offsets = [0: 2e-6, 2: -5e-7]
 
-    private func calibration(covA: [Double] = [0, 0, 0], covB: [Double] = [0, 0, 0], noise: Double = 0, resolution: [Amperes] = []) throws -> MeterCalibration {
+    private func calibration(covA: [Double] = [0, 0, 0], covB: [Double] = [0, 0, 0], noise: Double = 0, resolution: [Amperes] = []) -> MeterCalibration {
         CalibrationFixture.meter(
             [
-                try CalibrationFixture.range(0, gain: gains[0]!, offset: offsets[0]!, covarianceA: covA, covarianceB: covB, sampleNoise: noise),
-                try CalibrationFixture.range(2, gain: gains[2]!, offset: offsets[2]!, covarianceA: covA, covarianceB: covB, sampleNoise: noise),
+                CalibrationFixture.range(0, gain: gains[0]!, offset: offsets[0]!, covarianceA: covA, covarianceB: covB, sampleNoise: noise),
+                CalibrationFixture.range(2, gain: gains[2]!, offset: offsets[2]!, covarianceA: covA, covarianceB: covB, sampleNoise: noise),
             ], resolution: resolution)
     }
 
     @Test func calibratedEnergyIsVoltageTimesPeriodTimesTheSumOfTrueCurrents() throws {
         let (sums, total) = trace(n: 5_000, seed: 11, gains: gains, offsets: offsets)
-        let ev = EnergyEvaluator(voltage: supply, period: period, calibration: try calibration())
+        let ev = EnergyEvaluator(voltage: supply, period: period, calibration: calibration())
         let e = ev.energy(sums)
         #expect(isClose(e.value.value, c * total, relative: 1e-12), "\(e.value.value) vs \(c * total)")
         #expect(e.warnings.isEmpty)
@@ -112,20 +112,20 @@ struct EnergyEvaluatorTests {
         let (sums, _) = trace(n: 3_000, seed: 12, gains: gains, offsets: offsets)
         let covA = [4e-6, -1.5e-10, 1e-14]  // u_g = 2e-3, u_o = 1e-7 A, ρ = −0.75
         let covB = [1e-6, 2e-11, 4e-15]
-        let ev = EnergyEvaluator(voltage: supply, period: period, calibration: try calibration(covA: covA, covB: covB))
+        let ev = EnergyEvaluator(voltage: supply, period: period, calibration: calibration(covA: covA, covB: covB))
         let e = ev.energy(sums)
         var expectedA = 0.0, expectedB = 0.0
         for r in [0, 2] {
-            func energy(dg: Double, dO: Double) throws -> Double {
-                var cal = try calibration()
+            func energy(dg: Double, dO: Double) -> Double {
+                var cal = calibration()
                 let i = cal.ranges.firstIndex { $0.range == r }!
                 cal.ranges[i].gain += dg
                 cal.ranges[i].offset += Amperes(dO)
                 return EnergyEvaluator(voltage: supply, period: period, calibration: cal).energy(sums).value.value
             }
             let hg = 1e-6, ho = 1e-9
-            let jg = (try energy(dg: hg, dO: 0) - (try energy(dg: -hg, dO: 0))) / (2 * hg)
-            let jo = (try energy(dg: 0, dO: ho) - (try energy(dg: 0, dO: -ho))) / (2 * ho)
+            let jg = (energy(dg: hg, dO: 0) - energy(dg: -hg, dO: 0)) / (2 * hg)
+            let jo = (energy(dg: 0, dO: ho) - energy(dg: 0, dO: -ho)) / (2 * ho)
             expectedA += jg * jg * covA[0] + 2 * jg * jo * covA[1] + jo * jo * covA[2]
             expectedB += jg * jg * covB[0] + 2 * jg * jo * covB[1] + jo * jo * covB[2]
         }
@@ -142,7 +142,7 @@ struct EnergyEvaluatorTests {
         for i in 0..<n { sums.add(1e-3 + Double(i) * 1e-7, range: 1) }
         func evaluate(lsb: Double) throws -> EnergyFigure {
             let cal = CalibrationFixture.meter(
-                [try CalibrationFixture.range(1, gain: g, offset: 0, sampleNoise: sigma)], resolution: [Amperes(1), Amperes(lsb)])
+                [CalibrationFixture.range(1, gain: g, offset: 0, sampleNoise: sigma)], resolution: [Amperes(1), Amperes(lsb)])
             return EnergyEvaluator(voltage: supply, period: period, calibration: cal).energy(sums)
         }
         // Noise: independent per sample, √n.
@@ -155,7 +155,7 @@ struct EnergyEvaluatorTests {
         let q2 = try #require(component(coarse.budget, quantisationName))
         #expect(isClose(q2.standardUncertainty, c / g * 20e-6 / 12.0.squareRoot() * Double(n), relative: 1e-12))
         // No resolution for the range: no quantisation.
-        let cal = CalibrationFixture.meter([try CalibrationFixture.range(1, gain: g, offset: 0, sampleNoise: sigma)], resolution: [Amperes(1e-6)])
+        let cal = CalibrationFixture.meter([CalibrationFixture.range(1, gain: g, offset: 0, sampleNoise: sigma)], resolution: [Amperes(1e-6)])
         let none = EnergyEvaluator(voltage: supply, period: period, calibration: cal).energy(sums)
         #expect(component(none.budget, quantisationName)?.standardUncertainty == 0)
     }
@@ -182,7 +182,7 @@ struct EnergyEvaluatorTests {
     }
 
     @Test func aRangeTheCalibrationDoesNotCoverIsWarnedAboutByNumber() throws {
-        let cal = CalibrationFixture.meter([try CalibrationFixture.range(0, gain: 1.02, offset: 1e-6)], id: "cal-xyz")
+        let cal = CalibrationFixture.meter([CalibrationFixture.range(0, gain: 1.02, offset: 1e-6)], id: "cal-xyz")
         var sums = RangeSums()
         var covered = 0.0
         for i in 0..<100 {
@@ -204,7 +204,7 @@ struct EnergyEvaluatorTests {
         let (present, _) = trace(n: 500, seed: 13, gains: gains, offsets: offsets)
         var gappy = present
         gappy.missing = 40
-        let ev = EnergyEvaluator(voltage: supply, period: period, calibration: try calibration(), fullScale: Amperes(0.5))
+        let ev = EnergyEvaluator(voltage: supply, period: period, calibration: calibration(), fullScale: Amperes(0.5))
         let full = ev.energy(present), e = ev.energy(gappy)
         #expect(e.value == full.value)
         #expect(e.samples == 500)
@@ -229,7 +229,7 @@ struct EnergyEvaluatorTests {
             let g = range == 5 ? 1 : gains[range]!  // range 5 is not calibrated: gain 1
             expected += (c / g) * (c / g) * raw * raw / 12
         }
-        let e = EnergyEvaluator(voltage: supply, period: period, calibration: try calibration()).energy(sums)
+        let e = EnergyEvaluator(voltage: supply, period: period, calibration: calibration()).energy(sums)
         let t = try #require(component(e.budget, timingName))
         #expect(t.evaluation == .typeB)
         #expect(isClose(t.standardUncertainty, expected.squareRoot(), relative: 1e-12))
@@ -240,7 +240,7 @@ struct EnergyEvaluatorTests {
     @Test func aWindowLessItselfHasNoEnergyButKeepsTheNoiseOfBoth() throws {
         let sigma = 3e-6
         let (w, _) = trace(n: 900, seed: 14, gains: gains, offsets: offsets)
-        let ev = EnergyEvaluator(voltage: supply, period: period, calibration: try calibration(covA: [1e-6, 0, 1e-14], noise: sigma))
+        let ev = EnergyEvaluator(voltage: supply, period: period, calibration: calibration(covA: [1e-6, 0, 1e-14], noise: sigma))
         let one = ev.energy(w)
         let zero = ev.energy(RangeSums.combine(w, w, k: -1))
         #expect(zero.value.value == 0)
@@ -257,7 +257,7 @@ struct EnergyEvaluatorTests {
 
     @Test func supplyVoltageUncertaintyScalesTheEnergy() throws {
         let (sums, _) = trace(n: 100, seed: 15, gains: gains, offsets: offsets)
-        let e = EnergyEvaluator(voltage: supply, period: period, calibration: try calibration(), voltageRelativeUncertainty: 1e-3).energy(sums)
+        let e = EnergyEvaluator(voltage: supply, period: period, calibration: calibration(), voltageRelativeUncertainty: 1e-3).energy(sums)
         let v = try #require(component(e.budget, voltageName))
         #expect(v.evaluation == .typeB)
         #expect(isClose(v.standardUncertainty, e.value.value * 1e-3, relative: 1e-12))

@@ -1,4 +1,5 @@
 import Foundation
+import LandauerCalibration
 import LandauerKit
 import Testing
 
@@ -68,9 +69,18 @@ struct CommandLineTests {
         #expect(r.stdout.isEmpty)
     }
 
+    /// A fresh workspace folder.
+    static func workspace() throws -> String {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("landauer-ws-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url.path
+    }
+
     @Test("demo programs, infers and updates, and its energy adds up")
     func demo() throws {
-        let r = try Landauer.run("demo", "--json", "--vectors", "300", "--seed", "4")
+        let ws = try Self.workspace()
+        defer { try? FileManager.default.removeItem(atPath: ws) }
+        let r = try Landauer.run("demo", "--json", "--vectors", "300", "--seed", "4", "--workspace", ws)
         #expect(r.status == 0, "\(r.stderr)")
         let report = try JSONDecoder().decode(DemoReport.self, from: Data(r.stdout.utf8))
         #expect(report.inference.vectors == 300)
@@ -85,14 +95,80 @@ struct CommandLineTests {
         let truth = try #require(report.groundTruth)
         #expect(abs(truth.waveformJoules - truth.totalJoules) <= 1e-9 * truth.totalJoules)
         #expect(abs(truth.rails.reduce(0) { $0 + $1.joules } - truth.totalJoules) <= 1e-9 * truth.totalJoules)
-        #expect(truth.phases.map(\.marker) == [1, 2, 3])
+        #expect(truth.phases.map(\.marker) == [Phase.program, .readout, .update].map { Int(MarkerCode(phase: $0).lines) })
         #expect(truth.phases.reduce(0) { $0 + $1.joules } < truth.totalJoules)
         // A programming pulse costs V²·G·t with G in the 1–20 µS window (1.5 V, 1 µs), plus line charging.
         let pulse = try #require(truth.events.first { $0.name == "programming-pulse" })
         let perPulse = pulse.joules / Double(pulse.count ?? 1)
         #expect(perPulse > 1.5 * 1.5 * 1e-6 * 1e-6 && perPulse < 1.5 * 1.5 * 20e-6 * 1e-6)
         #expect(abs(truth.landauerJoulesPerBit - 2.871e-21) < 0.001e-21)
+        // The meter's view: calibrated, cited, close to the ledger the host never read.
+        let measured = try #require(report.measured)
+        #expect(measured.calibratedNow)
+        let id = try #require(measured.calibrationId)
+        #expect(FileManager.default.fileExists(atPath: "\(ws)/calibrations/\(id).json"))
+        #expect(measured.warnings.isEmpty, "\(measured.warnings)")
+        let run = try #require(measured.run)
+        let runLedger = try #require(run.ledgerJoules)
+        #expect(abs(run.joules / runLedger - 1) <= 0.005)
+        #expect(abs(run.joules - runLedger) <= run.expandedUncertaintyJoules * 1.5)
+        for (phase, ledger) in zip(measured.phases, truth.phases) where ledger.seconds > 1e-3 {
+            #expect(abs(phase.joules / ledger.joules - 1) <= 0.02, "\(phase.name)")
+            #expect(phase.ledgerJoules == ledger.joules)
+        }
+        #expect(measured.perBit.map(\.bits) == ["bits of readout", "bits written"] || measured.perBit.count == 2, "\(measured.perBit.map(\.bits))")
+        for p in measured.perBit { #expect(p.landauerRatio > 1e6) }
+        // A second run cites the same calibration instead of making another.
+        let again = try Landauer.run("demo", "--json", "--vectors", "100", "--workspace", ws)
+        #expect(again.status == 0, "\(again.stderr)")
+        let second = try #require(try JSONDecoder().decode(DemoReport.self, from: Data(again.stdout.utf8)).measured)
+        #expect(second.calibrationId == id && !second.calibratedNow)
     }
+
+    @Test("an expired calibration is cited with a warning; a missing one, when not made, is a warning too")
+    func calibrationWarnings() throws {
+        let ws = try Self.workspace()
+        defer { try? FileManager.default.removeItem(atPath: ws) }
+        let none = try Landauer.run("demo", "--vectors", "50", "--workspace", ws, "--calibrate", "never")
+        #expect(none.status == 0, "\(none.stderr)")
+        #expect(none.stdout.contains("NOT CALIBRATED"))
+        #expect(none.stdout.contains("warning: no calibration of Nordic Semiconductor PPK2 SIM-1"))
+        // Make one, then age it: rewrite its due date into the past.
+        let made = try Landauer.run("calibrate", "--workspace", ws, "--json")
+        #expect(made.status == 0, "\(made.stderr)")
+        let path = try #require(try JSONDecoder().decode(CalibrationRecordPath.self, from: Data(made.stdout.utf8)).calibration.path)
+        var record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+        record["due"] = (record["date"] as! Double) - 3 * 86_400
+        try JSONSerialization.data(withJSONObject: record).write(to: URL(fileURLWithPath: path))
+        let old = try Landauer.run("demo", "--vectors", "50", "--workspace", ws)
+        #expect(old.status == 0, "\(old.stderr)")
+        #expect(old.stdout.contains("warning: calibration cal-"), "\(old.stdout)")
+        #expect(old.stdout.contains("expired 3 days ago"), "\(old.stdout)")
+        // Bad input is refused before anything runs.
+        let bad = try Landauer.run("demo", "--calibrate", "sometimes")
+        #expect(bad.status != 0 && bad.stderr.contains("if-missing, always or never"))
+    }
+
+    @Test("calibrate fits every range the board uses and checks itself against the ledger")
+    func calibrate() throws {
+        let ws = try Self.workspace()
+        defer { try? FileManager.default.removeItem(atPath: ws) }
+        let r = try Landauer.run("calibrate", "--workspace", ws, "--check", "--meter", "sim:?seed=9")
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("Nordic Semiconductor PPK2 SIM-9"))
+        for range in 0...3 { #expect(r.stdout.contains("\n  \(range)      "), "range \(range) missing:\n\(r.stdout)") }
+        #expect(r.stdout.contains("Check against the simulator's ledger"))
+        let files = try FileManager.default.contentsOfDirectory(atPath: "\(ws)/calibrations")
+        #expect(files.count == 1 && files[0].hasPrefix("cal-") && files[0].hasSuffix("-ppk2-SIM-9.json"))
+        let bad = try Landauer.run("calibrate", "--meter", "sim:?noise-counts=-1", "--dry-run")
+        #expect(bad.status != 0 && bad.stderr.contains("noise-counts"))
+    }
+}
+
+/// Enough of `landauer calibrate --json` to find the record.
+struct CalibrationRecordPath: Decodable {
+    struct Summary: Decodable { var path: String? }
+    var calibration: Summary
 }
 
 @Suite("landauer against landauer sim bench, as two processes")

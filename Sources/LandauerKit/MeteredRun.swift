@@ -1,0 +1,121 @@
+import Foundation
+import LandauerCalibration
+import LandauerDrivers
+import LandauerFirmware
+import LandauerSimulators
+
+/// A run measured by a meter on the virtual bench, from the idle stretch before it to the idle
+/// stretch after: the calibration it cites, the trace cut into marker windows, the baseline.
+///
+/// Creating it finds the meter's newest calibration in the workspace — expired or not: an expired
+/// one is used and the run says so — or, when there is none, makes one (`.ifMissing`) or goes on
+/// with the meter's own readings and a warning (`.never`); it then measures the idle power before.
+/// The caller runs its work with `MarkerCode` markers; `finish()` collects the trace, measures the
+/// idle power after, and evaluates every window.
+public final class MeteredRun: Sendable {
+    /// When to calibrate.
+    public enum CalibrationPolicy: String, Sendable, CaseIterable {
+        /// Only when the workspace has no calibration for the meter.
+        case ifMissing = "if-missing"
+        /// Always, before the run.
+        case always
+        /// Never: without a calibration the meter's own readings are used, with a warning.
+        case never
+    }
+
+    /// The bench.
+    public let bench: LockstepPowerBench
+    /// The calibration the run cites; nil when there is none.
+    public let calibration: MeterCalibration?
+    /// True when `start()` had to make the calibration.
+    public let calibratedNow: Bool
+    /// Where the calibration record is.
+    public let calibrationPath: String?
+    let before: RangeSums
+    let idle: Seconds
+
+    /// Prepares a metered run on `board`.
+    public init(
+        board: VirtualBoard, meter: SimulatedMeterOptions, workspace: URL?, calibrate: CalibrationPolicy = .ifMissing,
+        idle: Seconds = Seconds(0.02), now: Date = Date()
+    ) async throws {
+        let bench = LockstepPowerBench(board: board, meter: meter)
+        try bench.connect()
+        let store = workspace.map { CalibrationStore(workspace: $0) }
+        let record = calibrate == .always ? nil : try store?.latest(for: bench.identity)
+        if let record {
+            calibration = record
+            calibratedNow = false
+            calibrationPath = store?.directory.appendingPathComponent("\(record.id).json").path
+        } else if calibrate == .never {
+            calibration = nil
+            calibratedNow = false
+            calibrationPath = nil
+        } else {
+            let made = try await CalibrationProcedure().run(on: bench, date: now)
+            calibration = made
+            calibratedNow = true
+            calibrationPath = try store?.save(made).path
+        }
+        bench.connectBoard()
+        // Start at a random point of a sample, as an unsynchronised host does.
+        var rng = SplitMix64(seed: meter.seed ^ 0x0FF5E7)
+        board.advance(by: idle + Seconds(1e-5 * rng.uniform()))
+        before = bench.collect().sums
+        self.bench = bench
+        self.idle = idle
+    }
+
+    /// Collects the run's trace and the idle stretch after it, and evaluates the windows.
+    public func finish(temperature: Kelvin) -> MeasuredEnergy {
+        var attribution = MarkerAttribution()
+        bench.collect().feed(&attribution)
+        bench.board.advance(by: idle)
+        let tail = bench.collect()
+        tail.feed(&attribution)
+        attribution.finish()
+        let evaluator = EnergyEvaluator(voltage: bench.board.config.supplyVoltage, period: Seconds(1e-5), calibration: calibration)
+        let baseline = Baseline(before: before, after: tail.sums { !MarkerCode(lines: $0).running })
+        return MeasuredEnergy(
+            attribution: attribution, baseline: baseline, evaluator: evaluator, calibration: calibration,
+            meter: bench.identity, temperature: temperature, calibratedNow: calibratedNow, calibrationPath: calibrationPath)
+    }
+}
+
+/// What a metered run measured, ready for a report.
+public struct MeasuredEnergy: Sendable {
+    /// The windows.
+    public let attribution: MarkerAttribution
+    /// The idle stretches.
+    public let baseline: Baseline
+    /// The evaluator (calibration applied).
+    public let evaluator: EnergyEvaluator
+    /// The calibration cited; nil when there was none.
+    public let calibration: MeterCalibration?
+    /// The meter.
+    public let meter: InstrumentIdentity
+    /// The board's temperature at the end of the run.
+    public let temperature: Kelvin
+    /// True when the calibration was made for this run.
+    public let calibratedNow: Bool
+    /// Where its record is.
+    public let calibrationPath: String?
+
+    /// The energy of every phase window of `phase` together.
+    public func energy(of phase: Phase) -> EnergyFigure { evaluator.energy(attribution.total(phase)) }
+
+    /// The run window's energy (the first run).
+    public var run: EnergyFigure? { attribution.windows(.run).first.map { evaluator.energy($0.sums) } }
+
+    /// The run's dynamic energy (less the idle power before and after).
+    public var dynamic: EnergyFigure? { attribution.windows(.run).first.map { baseline.dynamicEnergy(of: $0.sums, evaluator) } }
+
+    /// Warnings the run carries: the calibration's (expiry, instrument) and the figures'.
+    public func warnings(at date: Date = Date()) -> [String] {
+        var w = calibration?.warnings(at: Seconds(date.timeIntervalSince1970), instrument: meter)
+            ?? ["no calibration of \(meter.summary) in the workspace: the meter's own readings are used; run `landauer calibrate`"]
+        for f in [run, dynamic].compactMap({ $0 }) { w += f.warnings }
+        var seen = Set<String>()
+        return w.filter { seen.insert($0).inserted }
+    }
+}
