@@ -32,7 +32,18 @@ public struct EnergyFigure: Sendable, Equatable, Codable {
 /// S_r and n_r the raw sum and sample weight on range r, g_r and o_r that range's fitted gain and
 /// offset. See docs/calibration.md for the budget's components.
 public struct EnergyEvaluator: Sendable {
-    /// The supply voltage the current is drawn at.
+    /// What the meter's readings are.
+    public enum Reading: Sendable, Equatable {
+        /// Current, in amperes, drawn at the evaluator's supply voltage: E = V·Δt·Σ I.
+        case current
+        /// Power, in watts (an analyzer that multiplies voltage and current itself): E = Δt·Σ P.
+        /// Calibration gains and offsets are then in watts of reading per watt.
+        case power
+    }
+
+    /// What the readings are (current unless stated).
+    public var reading: Reading = .current
+    /// The supply voltage the current is drawn at (unused for power readings).
     public var voltage: Volts
     /// The sampling period.
     public var period: Seconds
@@ -65,7 +76,7 @@ public struct EnergyEvaluator: Sendable {
     /// The same evaluator applied to a difference of sums (a window less its baseline) propagates
     /// the calibration's uncertainty with its correlation: gain and offset errors act on the net sums.
     public func energy(_ sums: RangeSums) -> EnergyFigure {
-        let c = voltage.value * period.value
+        let c = reading == .current ? voltage.value * period.value : period.value
         var value = 0.0
         var noise = 0.0, quantisation = 0.0, fitA = 0.0, reference = 0.0, uncalibrated = 0.0, timing = 0.0
         var warnings: [String] = []
@@ -114,8 +125,9 @@ public struct EnergyEvaluator: Sendable {
         }
         if timing > 0 { budget.add("marker timing (type B, edge within one sample, rectangular)", .typeB, timing.squareRoot()) }
         if uncalibrated > 0 { budget.add("uncalibrated ranges (type B, stated accuracy, rectangular)", .typeB, uncalibrated.squareRoot()) }
-        if voltageRelativeUncertainty > 0 { budget.add("supply voltage (type B)", .typeB, abs(value) * voltageRelativeUncertainty) }
-        let gapMax = sums.missing * c * fullScale.value
+        if voltageRelativeUncertainty > 0 && reading == .current { budget.add("supply voltage (type B)", .typeB, abs(value) * voltageRelativeUncertainty) }
+        // Full scale is a current; for power readings it is taken at the supply voltage.
+        let gapMax = sums.missing * voltage.value * period.value * fullScale.value
         if sums.missing > 0 {
             warnings.append("\(Int(sums.missing.rounded())) samples missing: the energy is bounded, not filled in")
         }
@@ -126,4 +138,36 @@ public struct EnergyEvaluator: Sendable {
     }
 
     private func percent(_ x: Double) -> String { SignificantDigits.plain(x * 100, digits: 2) + " %" }
+}
+
+/// The same quantity measured several times (a workload repeated, a phase in every batch): the
+/// mean, and its type A standard uncertainty from the scatter, s/√n (GUM 4.2).
+public struct RepeatedMeasurement: Sendable, Equatable, Codable {
+    /// The values, in the measurand's SI unit.
+    public var values: [Double]
+
+    /// Repeats of one measurand.
+    public init(_ values: [Double]) { self.values = values }
+
+    /// The arithmetic mean.
+    public var mean: Double { values.isEmpty ? .nan : values.reduce(0, +) / Double(values.count) }
+
+    /// The experimental standard deviation s (n − 1 in the denominator); nil for fewer than two values.
+    public var standardDeviation: Double? {
+        guard values.count > 1 else { return nil }
+        let m = mean
+        return (values.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(values.count - 1)).squareRoot()
+    }
+
+    /// The type A standard uncertainty of the mean, s/√n; nil for fewer than two values.
+    public var standardUncertaintyOfMean: Double? { standardDeviation.map { $0 / Double(values.count).squareRoot() } }
+
+    /// A budget for the mean: the repeats' type A component, plus `systematic` components that
+    /// every repeat shares (calibration, references) and that averaging does not reduce.
+    public func budget(systematic: [UncertaintyComponent] = [], coverageFactor k: Double = 2) -> UncertaintyBudget {
+        var b = UncertaintyBudget(components: [], coverageFactor: k)
+        if let u = standardUncertaintyOfMean { b.add("repeats (type A, s/√n over \(values.count))", .typeA, u) }
+        b.components += systematic
+        return b
+    }
 }
