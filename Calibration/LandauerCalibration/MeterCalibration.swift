@@ -107,6 +107,8 @@ public enum CalibrationError: Error, Sendable, Equatable, CustomStringConvertibl
     case tooFewPoints(range: Int, points: Int)
     /// An observation is unusable (no samples, non-finite values).
     case badObservation(range: Int, load: String, reason: String)
+    /// The readings do not follow the reference currents (a load not connected, the wrong range).
+    case implausible(range: Int, gain: Double)
     /// A record cannot be used as asked.
     case invalid(String)
 
@@ -115,6 +117,8 @@ public enum CalibrationError: Error, Sendable, Equatable, CustomStringConvertibl
         case .tooFewPoints(let r, let n):
             "range \(r): \(n) distinct reference current(s); a gain and an offset need at least two (add a load whose current falls in this range)"
         case .badObservation(let r, let load, let reason): "range \(r), load \(load): \(reason)"
+        case .implausible(let r, let g):
+            "range \(r): the readings do not follow the reference loads (fitted gain \(SignificantDigits.format(g, digits: 3)), expected near 1); was each load connected when asked?"
         case .invalid(let why): why
         }
     }
@@ -201,6 +205,7 @@ extension RangeCalibration {
         covB[0] += common.dg * common.dg * uv * uv
         covB[1] += common.dg * common.do_ * uv * uv
         covB[2] += common.do_ * common.do_ * uv * uv
+        guard g.isFinite, g > 0.5, g < 2 else { throw .implausible(range: range, gain: g) }
         // χ² against everything that makes points leave a straight line: their noise and their
         // references' own errors.
         var chi: Double?

@@ -26,7 +26,7 @@ public struct SerialPortDirectory: Sendable {
     public static let system = SerialPortDirectory { () throws(TransportError) in try SerialPortInfo.list() }
 
     /// The USB serial number of the device at `path`, when the system knows one.
-    func serialNumber(at path: String) -> String? {
+    public func serialNumber(at path: String) -> String? {
         guard let ports = try? list() else { return nil }
         return ports.first { $0.path == path }?.serialNumber
     }

@@ -150,7 +150,7 @@ public struct SimulatedMeterOptions: Sendable, Equatable {
     public init(parsing text: String) throws(ConnectionError) {
         let c = try ConnectionString(parsing: text)
         guard c.scheme == "sim", c.location.isEmpty else {
-            throw .unsupportedScheme(text, scheme: c.scheme, reason: "calibration runs on the virtual bench (--meter sim); a real PPK2 needs reference loads you connect by hand, which this version does not drive yet")
+            throw .unsupportedScheme(text, scheme: c.scheme, reason: "a simulated meter is sim or sim:?key=value&…; a real PPK2 is ppk2:PATH with --loads FILE")
         }
         try c.rejectUnknownOptions(Self.help.map(\.key))
         seed = try c.value("seed") ?? seed

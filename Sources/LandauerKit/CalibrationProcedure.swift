@@ -29,11 +29,12 @@ public struct CalibrationProcedure: Sendable {
         for position in positions {
             let load = position.map { meter.loads[$0] } ?? .open
             try await meter.connectLoad(position)
-            _ = try await meter.acquire(count: settleSamples)
-            let samples = try await meter.acquire(count: samplesPerPoint)
+            // One acquisition; its first `settleSamples` are the settling, and are not used.
+            let samples = try await meter.acquire(count: settleSamples + samplesPerPoint)
             var byRange: [Int: [Double]] = [:]
-            for k in 0..<samples.count { byRange[Int(samples.ranges[k]), default: []].append(samples.raw[k]) }
-            for (range, raw) in byRange.sorted(by: { $0.key < $1.key }) where Double(raw.count) >= minimumShare * Double(samples.count) {
+            for k in min(settleSamples, samples.count)..<samples.count { byRange[Int(samples.ranges[k]), default: []].append(samples.raw[k]) }
+            let used = max(samples.count - settleSamples, 0)
+            for (range, raw) in byRange.sorted(by: { $0.key < $1.key }) where Double(raw.count) >= minimumShare * Double(used) {
                 observations.append(CalibrationObservation(load: load, range: range, samples: raw))
             }
         }

@@ -38,6 +38,8 @@ public final class VirtualPPK2Port: Sendable {
         var markerCursor = 0
         var markerValue: UInt8 = 0
         var droppedBlocks = 0
+        /// A reference load switched onto the output instead of the board: the current it draws.
+        var load: Amperes?
     }
 
     static let period: UInt64 = PPK2Sample.periodNanoseconds * 1000  // picoseconds
@@ -61,6 +63,13 @@ public final class VirtualPPK2Port: Sendable {
 
     /// Samples the unit measured since its last power-up (sent or dropped).
     public var measuredCount: UInt64 { state.withLock { $0.ppk2.measuredCount } }
+
+    /// Switches a reference load onto the unit's output in place of the board (`current` is what
+    /// it draws: V/R of the actual resistor), or the board back (nil). What a person does with a
+    /// load bank when `landauer calibrate --meter ppk2:… --loads …` asks.
+    public func connectLoad(drawing current: Amperes?) {
+        state.withLock { $0.load = current }
+    }
 
     /// Pulls the cable: closes the pseudo-terminal; the host's reads and writes then fail.
     public func unplug() async {
@@ -201,11 +210,16 @@ public final class VirtualPPK2Port: Sendable {
                     s.droppedBlocks += blocks
                 }
                 let cursor = s.markerCursor
+                let load = s.load
                 let (currents, events) = board.withFrontEnd { fe -> ([Double], [MarkerEvent]) in
                     var currents = [Double]()
                     currents.reserveCapacity(count)
                     let scale = 1 / (voltage * Double(period) * 1e-12)
                     for n in 0..<count {
+                        if let load {
+                            currents.append(load.value)
+                            continue
+                        }
                         let t0 = VirtualTime(picoseconds: next.picoseconds + UInt64(n) * period)
                         let e = fe.waveform.energy(over: t0..<(t0 + VirtualTime(picoseconds: period)))
                         currents.append((e?.value ?? 0) * scale)

@@ -88,7 +88,8 @@ struct Calibrate: AsyncParsableCommand {
             """)
 
     @OptionGroup var boardOptions: BoardOptions
-    @Option(help: ArgumentHelp("Meter connection string: sim or sim:?key=value&….", valueName: "connection")) var meter = "sim"
+    @Option(help: ArgumentHelp("Meter connection string: sim or sim:?key=value&… (the virtual bench), or ppk2:PATH / ppk2 (a real PPK2; needs --loads).", valueName: "connection")) var meter = "sim"
+    @Option(help: ArgumentHelp("A real bench's reference loads, as JSON (see docs/calibration.md); you are asked to connect each in turn.", valueName: "file")) var loads: String?
     @Option(help: ArgumentHelp("Workspace folder (records go to its calibrations/).", valueName: "path")) var workspace = "."
     @Flag(help: "Do not save the record.") var dryRun = false
     @Flag(help: "Also run a scripted workload and compare with the simulator's ledger.") var check = false
@@ -117,10 +118,46 @@ struct Calibrate: AsyncParsableCommand {
     func validate() throws {
         guard `repeat` >= 1, `repeat` <= 10_000 else { throw ValidationError("--repeat must be 1 … 10000, not \(`repeat`)") }
         if `repeat` > 1 && !check { throw ValidationError("--repeat needs --check") }
+        if meter.hasPrefix("ppk2") {
+            if loads == nil { throw ValidationError("a real PPK2 is calibrated against loads you state: give --loads FILE (docs/calibration.md)") }
+            if check { throw ValidationError("--check compares with the simulator's ledger; it needs --meter sim") }
+        } else if loads != nil {
+            throw ValidationError("--loads is for a real PPK2 (--meter ppk2:…); the virtual bench has its own load bank")
+        }
+    }
+
+    /// Calibrates a real PPK2 against the loads of `--loads`, asking on the terminal for each one.
+    func runOnBench() async throws -> MeterCalibration {
+        let file = try ReferenceLoadFile.load(loads ?? "")
+        let serialConnection = try PPK2Connection.serialConnection(meter)
+        let session = try PPK2Connection.open(meter, options: PPK2ReferenceMeter.options(file))
+        _ = try await session.connect()
+        let serial = serialConnection["usb-serial"] ?? SerialPortDirectory.system.serialNumber(at: serialConnection.location)
+        let bench = PPK2ReferenceMeter(session: session, loads: file, serial: serial) { message in
+            FileHandle.standardError.write(Data((message + " ").utf8))
+            guard readLine() != nil else {
+                throw CalibrationError.invalid("standard input is closed: calibrating a real PPK2 needs a person to connect each load when asked")
+            }
+        }
+        do {
+            let record = try await CalibrationProcedure().run(on: bench)
+            await session.close()
+            return record
+        } catch {
+            await session.close()
+            throw error
+        }
     }
 
     func run() async throws {
         do {
+            if meter.hasPrefix("ppk2") {
+                let record = try await runOnBench()
+                let path = dryRun ? nil : try CalibrationStore(workspace: URL(fileURLWithPath: workspace)).save(record).path
+                let output = Output(calibration: CalibrationSummary(record, path: path))
+                if json { try printJSON(output) } else { print(text(output)) }
+                return
+            }
             let meterOptions = try SimulatedMeterOptions(parsing: meter)
             let session = try BoardConnection.open(boardOptions.board)
             guard let board = session.virtualBoard else {
