@@ -2,7 +2,7 @@
 #   make demo   install what is missing, then run `landauer demo` on the virtual bench
 #   make test   install what is missing, then build and pass every test (what CI runs)
 
-SYSTEM_PACKAGES := pkg-config libusb-1.0-0-dev libserialport-dev libsqlite3-dev
+SYSTEM_PACKAGES := pkg-config libusb-1.0-0-dev libserialport-dev libsqlite3-dev zlib1g-dev
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FUZZ_SECONDS ?= 45

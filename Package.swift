@@ -6,6 +6,7 @@
 //   Simulators/   device physics and the virtual analog front end        (Firmware)
 //   Drivers/      transports and the board client                        (Firmware)
 //   Calibration/  energy accounting and calibration                      (Firmware)
+//   Sources/LandauerTraining  data sets and equilibrium-propagation training (Firmware, Drivers, Calibration)
 //   Sources/      composition layer, CLI, benchmarks                     (all above)
 import PackageDescription
 
@@ -23,6 +24,7 @@ let package = Package(
         .library(name: "LandauerSimulators", targets: ["LandauerSimulators"]),
         .library(name: "LandauerDrivers", targets: ["LandauerDrivers"]),
         .library(name: "LandauerCalibration", targets: ["LandauerCalibration"]),
+        .library(name: "LandauerTraining", targets: ["LandauerTraining"]),
         .library(name: "LandauerKit", targets: ["LandauerKit"]),
     ],
     dependencies: [
@@ -45,9 +47,21 @@ let package = Package(
         .target(
             name: "LandauerCalibration", dependencies: ["LandauerFirmware"],
             path: "Calibration/LandauerCalibration", swiftSettings: strict),
+        .systemLibrary(
+            name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
+        .target(
+            name: "LandauerTraining",
+            dependencies: ["LandauerFirmware", "LandauerDrivers", "LandauerCalibration", "CZlib"],
+            path: "Sources/LandauerTraining",
+            exclude: ["Resources/README.md"],
+            resources: [.copy("Resources/digits.csv.gz")],
+            swiftSettings: strict),
         .target(
             name: "LandauerKit",
-            dependencies: ["LandauerFirmware", "LandauerSimulators", "LandauerDrivers", "LandauerCalibration"],
+            dependencies: [
+                "LandauerFirmware", "LandauerSimulators", "LandauerDrivers", "LandauerCalibration", "LandauerTraining",
+            ],
             path: "Sources/LandauerKit", swiftSettings: strict),
         .executableTarget(
             name: "landauer",
@@ -74,6 +88,10 @@ let package = Package(
         .testTarget(
             name: "LandauerCalibrationTests", dependencies: ["LandauerCalibration", "LandauerFirmware"],
             path: "Tests/LandauerCalibrationTests", swiftSettings: strict),
+        .testTarget(
+            name: "LandauerTrainingTests",
+            dependencies: ["LandauerTraining", "LandauerFirmware", "LandauerSimulators", "LandauerDrivers", "LandauerKit"],
+            path: "Tests/LandauerTrainingTests", swiftSettings: strict),
         .testTarget(
             name: "LandauerKitTests", dependencies: ["LandauerKit", "LandauerCalibration", "landauer"],
             path: "Tests/LandauerKitTests", swiftSettings: strict),

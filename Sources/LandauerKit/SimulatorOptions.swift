@@ -16,6 +16,9 @@ public enum SimulatorOptions {
         ("stuck", "fraction of stuck devices, 0…1"),
         ("link", "link rate in bytes per second"),
         ("retention", "supply-waveform bins kept in memory (1 µs each; default 4194304)"),
+        ("adc-bits", "output ADC resolution in bits, 2…16 (default 9)"),
+        ("dac-bits", "input DAC resolution in bits, 2…16 (default 7)"),
+        ("adc-range", "output full scale of every tile as a fraction of the worst case (all devices at G_max, full read voltage); default 1"),
     ]
 
     /// The board configuration a `sim` connection string describes.
@@ -64,6 +67,22 @@ public enum SimulatorOptions {
         if let r = try connection.value("retention", as: Int.self) {
             guard r > 0 else { throw .badOption(connection.description, key: "retention", value: "\(r)", expected: "a positive number of bins") }
             config.waveformRetention = r
+        }
+        if let b = try connection.value("adc-bits", as: UInt8.self) {
+            guard (2...16).contains(b) else { throw .badOption(connection.description, key: "adc-bits", value: "\(b)", expected: "2 … 16") }
+            config.adcBits = b
+        }
+        if let b = try connection.value("dac-bits", as: UInt8.self) {
+            guard (2...16).contains(b) else { throw .badOption(connection.description, key: "dac-bits", value: "\(b)", expected: "2 … 16") }
+            config.dacBits = b
+        }
+        if let f = try connection.value("adc-range", as: Double.self) {
+            guard f > 0, f <= 1 else { throw .badOption(connection.description, key: "adc-range", value: "\(f)", expected: "a fraction in (0, 1]") }
+            for k in config.tiles.indices {
+                let t = config.tiles[k]
+                config.tiles[k].outputFullScale = Amperes(
+                    f * Double(max(t.rows, t.columns)) * config.conductanceWindow.maximum.value * config.absoluteLimits.readVoltage.value)
+            }
         }
         let problems = config.problems()
         if !problems.isEmpty {

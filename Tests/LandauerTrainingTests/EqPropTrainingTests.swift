@@ -1,0 +1,69 @@
+import LandauerCalibration
+import LandauerFirmware
+import LandauerKit
+import LandauerSimulators
+import LandauerTraining
+import Testing
+
+@Suite("EqProp training on the virtual board", .serialized)
+struct EqPropTrainingTests {
+    @Test("XOR: a 2-8-2 network on the board's analog arrays reaches 100 %, every phase marked")
+    func xor() async throws {
+        let data = DataSets.xor()
+        var s = EqPropTrainer.Settings()
+        s.epochs = 100
+        s.batchSize = 4
+        s.stopAtTestAccuracy = 1
+        let session = try BoardConnection.open("sim:?profile=ideal&adc-range=0.05")
+        let board = try #require(session.virtualBoard)
+        let engine = try await BoardSynapses(client: session.client, shape: NetworkShape([2, 8, 2]), seed: 1)
+        let trainer = EqPropTrainer(engine: engine, client: session.client, settings: s)
+        _ = try await engine.setWeights(trainer.initialWeights())
+        let before = try await session.client.counters()
+        try await trainer.train(data, test: data)
+        #expect(trainer.history.last?.testAccuracy == 1, "\(trainer.history.map(\.testAccuracy))")
+        #expect(trainer.history.count < 100)
+        // The phases are on the marker lines: free, nudged, update for every batch, readout after each epoch.
+        let phases = board.markerHistory.map { MarkerCode(lines: $0.value) }.filter(\.running).map(\.phase)
+        let epochs = trainer.history.count
+        #expect(phases.filter { $0 == .free }.count == epochs)
+        #expect(phases.filter { $0 == .nudged }.count == epochs)
+        #expect(phases.filter { $0 == .update }.count == epochs)
+        #expect(phases.filter { $0 == .readout }.count == epochs)
+        #expect(board.markers == 0)
+        // The host's tallies are the board's counts.
+        let after = try await session.client.counters()
+        let c = trainer.counters
+        #expect(Int(after.vectorReads - before.vectorReads) == (c[.free]?.vectorReads ?? 0) + (c[.nudged]?.vectorReads ?? 0) + (c[.readout]?.vectorReads ?? 0))
+        #expect(Int(after.pulses - before.pulses) == c[.update]?.pulses)
+        // Free: T steps × 3 reads (2 forward + 1 transposed) × 4 vectors per epoch.
+        #expect(c[.free]?.vectorReads == epochs * 20 * 3 * 4)
+    }
+
+    @Test("the same seed trains the same network; another seed another")
+    func deterministic() async throws {
+        func run(_ seed: UInt64) async throws -> [Double] {
+            var s = EqPropTrainer.Settings()
+            s.epochs = 3
+            s.batchSize = 4
+            s.seed = seed
+            let session = try BoardConnection.open("sim:?profile=ideal&adc-range=0.05")
+            let engine = try await BoardSynapses(client: session.client, shape: NetworkShape([2, 8, 2]), seed: seed)
+            let trainer = EqPropTrainer(engine: engine, client: session.client, settings: s)
+            _ = try await engine.setWeights(trainer.initialWeights())
+            try await trainer.train(DataSets.xor(), test: DataSets.xor())
+            return trainer.history.map(\.trainCost) + (try await engine.weights(0)).map(Double.init)
+        }
+        let a = try await run(5), b = try await run(5), c = try await run(6)
+        #expect(a == b)
+        #expect(a != c)
+    }
+
+    @Test("a network larger than the board's tiles is refused, naming the tiles")
+    func tooLarge() async throws {
+        let session = try BoardConnection.open("sim")
+        await #expect { _ = try await BoardSynapses(client: session.client, shape: NetworkShape([100, 32, 10]), seed: 1) } throws: {
+            "\($0)".contains("64×32, 32×10")
+        }
+    }
+}
