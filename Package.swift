@@ -66,13 +66,13 @@ let package = Package(
         .executableTarget(
             name: "landauer",
             dependencies: [
-                "LandauerKit", "LandauerFirmware", "LandauerCalibration", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "LandauerKit", "LandauerFirmware", "LandauerCalibration", "LandauerTraining", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/landauer", swiftSettings: strict),
         .executableTarget(
             name: "landauer-bench",
             dependencies: [
-                "LandauerKit", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "LandauerKit", "LandauerTraining", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/landauer-bench", swiftSettings: strict),
         .testTarget(
@@ -93,7 +93,7 @@ let package = Package(
             dependencies: ["LandauerTraining", "LandauerFirmware", "LandauerSimulators", "LandauerDrivers", "LandauerKit"],
             path: "Tests/LandauerTrainingTests", swiftSettings: strict),
         .testTarget(
-            name: "LandauerKitTests", dependencies: ["LandauerKit", "LandauerCalibration", "landauer"],
+            name: "LandauerKitTests", dependencies: ["LandauerKit", "LandauerCalibration", "LandauerTraining", "landauer"],
             path: "Tests/LandauerKitTests", swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

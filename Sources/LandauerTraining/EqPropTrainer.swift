@@ -27,6 +27,8 @@ public final class EqPropTrainer: @unchecked Sendable {
         public var initialScale: Float = 1
         /// Learning rate of the (digital) biases, relative to the layer's.
         public var biasLearningRate: Float = 1
+        /// The learning rates are multiplied by this after every epoch (1: constant).
+        public var learningRateDecay: Float = 1
         /// Stop early once the test accuracy reaches this (nil: run every epoch).
         public var stopAtTestAccuracy: Double?
 
@@ -128,8 +130,10 @@ public final class EqPropTrainer: @unchecked Sendable {
         counters[.nudged, default: PhaseCounters()].vectorReads += reads
         try await mark(.update, epoch: epoch, batch: index)
         var tally = UpdateTally()
+        var decay: Float = 1
+        for _ in 0..<epoch { decay *= settings.learningRateDecay }
         for l in 0..<shape.weightLayers {
-            let lr = e.learningRate(l)
+            let lr = e.learningRate(l) * decay
             tally = tally + (try await engine.update(l, delta: estimate.weights[l].map { $0 * lr }))
             let blr = lr * settings.biasLearningRate
             for j in relaxation.biases[l].indices { relaxation.biases[l][j] += blr * estimate.biases[l][j] }

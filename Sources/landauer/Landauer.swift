@@ -3,6 +3,7 @@ import Foundation
 import LandauerCalibration
 import LandauerFirmware
 import LandauerKit
+import LandauerTraining
 
 @main
 struct Landauer: AsyncParsableCommand {
@@ -10,7 +11,7 @@ struct Landauer: AsyncParsableCommand {
         commandName: "landauer",
         abstract: "Measure what learning costs in energy, on a memristor bench or its simulator.",
         version: LandauerVersion.string,
-        subcommands: [Demo.self, Calibrate.self, Devices.self, Sim.self])
+        subcommands: [Demo.self, Train.self, Calibrate.self, Devices.self, Sim.self])
 }
 
 /// Options shared by commands that talk to a board.
@@ -212,6 +213,96 @@ struct Calibrate: AsyncParsableCommand {
             lines.append("  errors: mean \(SignificantDigits.format(c.meanError * 100, digits: 2)) %, spread (σ) \(SignificantDigits.format(c.errorSpread * 100, digits: 2)) %, worst \(SignificantDigits.format(c.maxError * 100, digits: 2)) %")
             lines.append("  mean U \(SignificantDigits.format(c.meanExpandedUncertainty * 100, digits: 2)) %; full width 2U = \(SignificantDigits.plain(c.widthOverSpread, digits: 3)) σ")
             lines.append("  phases over 1 ms: \(c.phasesInside) of \(c.phases) inside their interval, worst error \(SignificantDigits.format(c.maxPhaseError * 100, digits: 2)) %")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+struct Train: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a layered network by equilibrium propagation on a board's analog arrays.",
+        discussion: """
+            Weight layer l lives on tile l as differential pairs; every matrix-vector product of the relaxation is an \
+            analog read through the board client, activations and biases are on the host. The default board is the \
+            virtual reference board with its output range set for training (sim:?adc-range=0.05); give \
+            sim:?profile=ideal&adc-range=0.05 for ideal devices, or serial:/dev/ttyACM0 for a real board. \
+            Every phase is on the marker lines (free, nudged, update, readout). Deterministic for a seed.
+            """)
+
+    @Option(help: ArgumentHelp("Board connection string.", valueName: "connection")) var board = "sim:?adc-range=0.05"
+    @Option(help: ArgumentHelp("Layer sizes, inputs first.", valueName: "sizes")) var network = "64-32-10"
+    @Option(help: ArgumentHelp("Data set: digits (bundled, fixed split), xor, or mnist:DIRECTORY (the standard IDX files, plain or .gz).", valueName: "name")) var data = "digits"
+    @Option(help: "Epochs.") var epochs = 10
+    @Option(help: "Samples per batch.") var batch = 8
+    @Option(name: .customLong("free-steps"), help: "Free-phase steps T.") var freeSteps = 20
+    @Option(name: .customLong("nudged-steps"), help: "Nudged-phase steps K.") var nudgedSteps = 4
+    @Option(help: "Nudging strength β.") var beta: Float = 1
+    @Option(help: ArgumentHelp("Gradient estimator: centered or random-sign.", valueName: "kind")) var estimator = "centered"
+    @Option(help: ArgumentHelp("Learning rates per weight layer, comma-separated.", valueName: "rates")) var lr = "0.5,0.25"
+    @Option(name: .customLong("lr-decay"), help: "Factor applied to the learning rates after every epoch.") var lrDecay: Float = 1
+    @Option(help: ArgumentHelp("Update scheme: pulses (per-device pulse counts from the host).", valueName: "scheme")) var update = "pulses"
+    @Option(name: .customLong("siemens-per-weight"), help: "Conductance of one weight unit, G_unit.") var siemensPerWeight = 4e-6
+    @Option(help: "Seed of the initial weights, the shuffles and the β signs.") var seed: UInt64 = 1
+    @Flag(help: "Print the report as one JSON object.") var json = false
+
+    func validate() throws {
+        guard NetworkShape(parsing: network) != nil else { throw ValidationError("--network must be sizes joined by '-', e.g. 64-32-10, not \(network)") }
+        guard epochs >= 1, epochs <= 100_000 else { throw ValidationError("--epochs must be 1 … 100000") }
+        guard batch >= 1, batch <= 4_096 else { throw ValidationError("--batch must be 1 … 4096") }
+        guard freeSteps >= 1, nudgedSteps >= 1 else { throw ValidationError("--free-steps and --nudged-steps must be at least 1") }
+        guard beta > 0, beta.isFinite else { throw ValidationError("--beta must be positive") }
+        guard EqPropSettings.Estimator(rawValue: estimator) != nil else { throw ValidationError("--estimator must be centered or random-sign") }
+        guard update == "pulses" else { throw ValidationError("--update must be pulses (the outer-product and write-verify schemes are not in this version)") }
+        let rates = lr.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
+        guard !rates.isEmpty, rates.allSatisfy({ ($0 ?? 0) > 0 }) else { throw ValidationError("--lr must be positive numbers separated by commas") }
+        guard lrDecay > 0, lrDecay <= 1 else { throw ValidationError("--lr-decay must be in (0, 1]") }
+        guard siemensPerWeight > 0 else { throw ValidationError("--siemens-per-weight must be positive") }
+    }
+
+    func run() async throws {
+        var options = TrainingRun.Options()
+        options.board = board
+        options.network = NetworkShape(parsing: network)!
+        options.data = data
+        options.trainer.epochs = epochs
+        options.trainer.batchSize = batch
+        options.trainer.seed = seed
+        options.trainer.eqprop.freeSteps = freeSteps
+        options.trainer.eqprop.nudgedSteps = nudgedSteps
+        options.trainer.eqprop.beta = beta
+        options.trainer.eqprop.estimator = EqPropSettings.Estimator(rawValue: estimator)!
+        options.trainer.eqprop.learningRates = lr.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) }
+        options.synapses.siemensPerWeight = siemensPerWeight
+        options.trainer.learningRateDecay = lrDecay
+        let total = epochs
+        let interactive = isatty(2) != 0
+        do {
+            let report = try await TrainingRun(options: options).run { result, done, of in
+                let line: String
+                if let r = result {
+                    line = "epoch \(r.epoch + 1)/\(total)  train \(Self.percent(r.trainAccuracy))  test \(Self.percent(r.testAccuracy))  \(Int(r.samplesPerSecond)) samples/s"
+                    FileHandle.standardError.write(Data(((interactive ? "\r\u{1B}[K" : "") + line + "\n").utf8))
+                } else if interactive {
+                    let width = 30
+                    let filled = of > 0 ? width * done / of : 0
+                    line = "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] \(done)/\(of)"
+                    FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
+                }
+            }
+            if json { try printJSON(report) } else { print(Self.text(report)) }
+        } catch {
+            throw failing(error)
+        }
+    }
+
+    static func percent(_ x: Double) -> String { SignificantDigits.plain(x * 100, digits: 3) + " %" }
+
+    static func text(_ r: TrainingRun.Report) -> String {
+        var lines = ["trained \(r.network) on \(r.data) (\(r.trainSamples) training, \(r.testSamples) test samples) on \(r.boardSerial) (\(r.board))"]
+        lines.append("  test accuracy \(percent(r.finalTestAccuracy)) after \(r.epochs.count) epochs, \(Seconds(r.wallSeconds).formatted()) of wall time")
+        lines.append("  pulse step \(Siemens(r.pulseStepSiemens[0]).formatted(significantDigits: 3)) up, \(Siemens(r.pulseStepSiemens[1]).formatted(significantDigits: 3)) down; \(r.initialPulses) pulses to set the initial weights")
+        for (phase, c) in r.counters.sorted(by: { $0.key < $1.key }) {
+            lines.append("  \(phase.padding(toLength: 8, withPad: " ", startingAt: 0)) \(c.vectorReads) vector reads, \(c.pulses) pulses in \(c.requests) requests")
         }
         return lines.joined(separator: "\n")
     }

@@ -1,6 +1,7 @@
 import Foundation
 import LandauerCalibration
 import LandauerKit
+import LandauerTraining
 import Testing
 
 /// Runs the built `landauer` executable, the way a user or a lab script does.
@@ -21,7 +22,9 @@ struct Landauer {
         return dir.appendingPathComponent("landauer")
     }()
 
-    static func run(_ arguments: String...) throws -> Outcome {
+    static func run(_ arguments: String...) throws -> Outcome { try run(arguments) }
+
+    static func run(_ arguments: [String]) throws -> Outcome {
         let p = Process()
         p.executableURL = executable
         p.arguments = arguments
@@ -199,5 +202,32 @@ struct BenchProcessTests {
         #expect(report.board.serial == "LDR-SIM-0001")
         #expect(report.counters.vectorReads == 200)
         #expect(report.inference.rmsErrorLSB < 1)
+    }
+}
+
+@Suite("landauer train, end to end")
+struct TrainCommandTests {
+    @Test("train learns XOR on the ideal virtual board and reports phases and counts as JSON")
+    func xor() throws {
+        let r = try Landauer.run(
+            "train", "--board", "sim:?profile=ideal&adc-range=0.05", "--data", "xor", "--network", "2-8-2", "--batch", "4",
+            "--epochs", "40", "--json")
+        #expect(r.status == 0, "\(r.stderr)")
+        let report = try JSONDecoder().decode(TrainingRun.Report.self, from: Data(r.stdout.utf8))
+        #expect(report.epochs.count == 40)
+        #expect(report.epochs.contains { $0.testAccuracy == 1 }, "\(report.epochs.map(\.testAccuracy))")
+        #expect(report.counters["free"]?.vectorReads == 40 * 20 * 3 * 4)
+        #expect((report.counters["update"]?.pulses ?? 0) > 0)
+        #expect(r.stderr.contains("epoch 40/40"))
+    }
+
+    @Test("bad training options are refused with a message")
+    func badOptions() throws {
+        for (args, needle) in [(["--network", "64x32"], "--network"), (["--estimator", "sideways"], "--estimator"),
+                               (["--lr", "0.5,-1"], "--lr"), (["--update", "outer"], "--update"), (["--data", "cifar"], "unknown data set")] {
+            let r = try Landauer.run(["train", "--epochs", "1"] + args)
+            #expect(r.status != 0, "\(args)")
+            #expect(r.stderr.contains(needle), "\(args): \(r.stderr)")
+        }
     }
 }

@@ -30,7 +30,7 @@ struct DataPixelCSVTests {
         ("0,,2\n", 1, "pixel 2 is \"\", not a whole number"),
         ("0,5,2\n", 1, "pixel 2 is 5, outside 0…4"),
         ("0,4,2\n0,4,3\n", 2, "the label is 3, outside 0…2"),
-        ("0,4,1,\n", 1, "found 4"),
+        ("0,4,1,\n", 1, "expected 3 comma-separated values (2 pixels, then the label), found 4"),
         ("", 1, "the file holds no rows"),
     ])
     func aMalformedLineIsNamed(text: String, line: Int, reason: String) {

@@ -35,6 +35,11 @@ struct TinyMNIST {
         return bytes
     }
 
+    /// Pixel `k` of an images file made with `start`, scaled by 1/255.
+    static func pixel(_ k: Int, start: Int = 0) -> Float {
+        Float((start + 37 * k) % 256) / 255
+    }
+
     /// A labels file.
     static func labels(_ values: [UInt8], magic: UInt32 = 0x0000_0801) -> [UInt8] {
         word(magic) + word(UInt32(values.count)) + values
@@ -120,8 +125,10 @@ struct DataSetsMNISTTests {
         #expect(train.classes == 10 && test.classes == 10)
         #expect(train.labels == [5, 0, 4, 1, 9])
         #expect(test.labels == [7, 2, 1])
-        #expect(train.features == (0..<30).map { Float((37 * $0) % 256) / 255 })
-        #expect(Array(test.features(of: 2)) == (12..<18).map { Float((200 + 37 * $0) % 256) / 255 })
+        let trainPixels: [Float] = (0..<30).map { TinyMNIST.pixel($0) }
+        let lastTestPixels: [Float] = (12..<18).map { TinyMNIST.pixel($0, start: 200) }
+        #expect(train.features == trainPixels)
+        #expect(Array(test.features(of: 2)) == lastTestPixels)
         #expect(train.features.contains(0) && train.features.allSatisfy { $0 >= 0 && $0 <= 1 })
     }
 

@@ -1,0 +1,82 @@
+import Foundation
+import LandauerCalibration
+import LandauerDrivers
+import LandauerFirmware
+import LandauerTraining
+
+/// `landauer train`: a board session, a data set, a network on the board's tiles, EqProp.
+public struct TrainingRun: Sendable {
+    /// What to run.
+    public struct Options: Sendable {
+        /// Board connection string.
+        public var board = "sim:?adc-range=0.05"
+        /// Layer sizes.
+        public var network = NetworkShape([64, 32, 10])
+        /// `digits`, `xor`, or `mnist:DIRECTORY` (the four IDX files).
+        public var data = "digits"
+        /// Seed of the fixed train/test split.
+        public var splitSeed: UInt64 = 0
+        /// Trainer settings.
+        public var trainer = EqPropTrainer.Settings()
+        /// How weights sit on the board.
+        public var synapses = BoardSynapses.Settings()
+
+        /// Defaults: 64-32-10 on the digits.
+        public init() {}
+    }
+
+    /// What a run reports.
+    public struct Report: Codable, Sendable {
+        public var board: String
+        public var boardSerial: String
+        public var network: String
+        public var data: String
+        public var trainSamples: Int
+        public var testSamples: Int
+        public var epochs: [EqPropTrainer.EpochResult]
+        public var counters: [String: EqPropTrainer.PhaseCounters]
+        /// Pulses spent setting the initial weights (program-and-verify).
+        public var initialPulses: Int
+        /// Conductance change of one pulse as estimated from the board (up, down), siemens.
+        public var pulseStepSiemens: [Double]
+        public var wallSeconds: Double
+        public var finalTestAccuracy: Double { epochs.last?.testAccuracy ?? 0 }
+    }
+
+    public let options: Options
+
+    /// A run.
+    public init(options: Options) { self.options = options }
+
+    /// The training and test sets `options.data` names.
+    public static func data(_ text: String, splitSeed: UInt64) throws -> (train: Dataset, test: Dataset) {
+        switch text {
+        case "digits": return try DataSets.digitsSplit(seed: splitSeed)
+        case "xor": return (DataSets.xor(), DataSets.xor())
+        case let t where t.hasPrefix("mnist:"):
+            return try DataSets.mnist(directory: URL(fileURLWithPath: String(t.dropFirst("mnist:".count))))
+        default:
+            throw TrainingError.badSettings("unknown data set \(text): digits, xor, or mnist:DIRECTORY (the four IDX files)")
+        }
+    }
+
+    /// Runs it; `progress` sees each epoch's result, and (done, of) samples within an epoch.
+    public func run(progress: @escaping @Sendable (EqPropTrainer.EpochResult?, Int, Int) -> Void = { _, _, _ in }) async throws -> Report {
+        let started = ContinuousClock.now
+        let (train, test) = try Self.data(options.data, splitSeed: options.splitSeed)
+        let session = try BoardConnection.open(options.board)
+        let info = try await session.client.hello()
+        let engine = try await BoardSynapses(client: session.client, shape: options.network, settings: options.synapses, seed: options.trainer.seed)
+        let trainer = EqPropTrainer(engine: engine, client: session.client, settings: options.trainer)
+        let initial = try await engine.setWeights(trainer.initialWeights())
+        try await trainer.train(train, test: test, progress: progress)
+        await session.client.close()
+        let elapsed = ContinuousClock.now - started
+        return Report(
+            board: options.board, boardSerial: String(decoding: info.serial, as: UTF8.self), network: options.network.description,
+            data: options.data, trainSamples: train.count, testSamples: test.count, epochs: trainer.history,
+            counters: Dictionary(uniqueKeysWithValues: trainer.counters.map { ($0.key.description, $0.value) }),
+            initialPulses: initial.pulses, pulseStepSiemens: [engine.step.up, engine.step.down],
+            wallSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+    }
+}
