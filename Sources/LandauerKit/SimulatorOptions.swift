@@ -18,6 +18,7 @@ public enum SimulatorOptions {
         ("retention", "supply-waveform bins kept in memory (1 µs each; default 4194304)"),
         ("adc-bits", "output ADC resolution in bits, 2…16 (default 9)"),
         ("dac-bits", "input DAC resolution in bits, 2…16 (default 7)"),
+        ("tiles", "tile geometries, rows×columns joined by commas, e.g. 64x100,100x10 (default 64x32,32x10)"),
         ("adc-range", "output full scale of every tile as a fraction of the worst case (all devices at G_max, full read voltage); default 1"),
     ]
 
@@ -75,6 +76,20 @@ public enum SimulatorOptions {
         if let b = try connection.value("dac-bits", as: UInt8.self) {
             guard (2...16).contains(b) else { throw .badOption(connection.description, key: "dac-bits", value: "\(b)", expected: "2 … 16") }
             config.dacBits = b
+        }
+        if let text = connection["tiles"] {
+            var tiles: [TileConfig] = []
+            for part in text.split(separator: ",") {
+                let dims = part.lowercased().split(separator: "x").map { Int($0) }
+                guard dims.count == 2, let r = dims[0], let c = dims[1], (1...4096).contains(r), (1...4096).contains(c) else {
+                    throw .badOption(connection.description, key: "tiles", value: text, expected: "rows×columns of each tile, e.g. 64x100,100x10 (1 … 4096 each)")
+                }
+                tiles.append(TileConfig(rows: r, columns: c))
+            }
+            guard !tiles.isEmpty, tiles.count <= 255 else {
+                throw .badOption(connection.description, key: "tiles", value: text, expected: "1 … 255 tiles")
+            }
+            config.tiles = tiles
         }
         if let f = try connection.value("adc-range", as: Double.self) {
             guard f > 0, f <= 1 else { throw .badOption(connection.description, key: "adc-range", value: "\(f)", expected: "a fraction in (0, 1]") }

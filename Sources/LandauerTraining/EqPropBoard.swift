@@ -13,7 +13,7 @@ public final class BoardSynapses: SynapseEngine, @unchecked Sendable {
     /// How a board is set up for a network.
     public struct Settings: Sendable, Equatable, Codable {
         /// Conductance per weight unit, G_unit.
-        public var siemensPerWeight = 4e-6
+        public var siemensPerWeight = 8e-6
         /// Read voltage of a DAC full-scale input; nil: the board's read-voltage limit.
         public var inputFullScale: Double?
         /// Read voltage of single-device conductance reads (verify).

@@ -28,7 +28,7 @@ public final class EqPropTrainer: @unchecked Sendable {
         /// Learning rate of the (digital) biases, relative to the layer's.
         public var biasLearningRate: Float = 1
         /// The learning rates are multiplied by this after every epoch (1: constant).
-        public var learningRateDecay: Float = 1
+        public var learningRateDecay: Float = 0.8
         /// Stop early once the test accuracy reaches this (nil: run every epoch).
         public var stopAtTestAccuracy: Double?
 

@@ -239,9 +239,11 @@ struct Train: AsyncParsableCommand {
     @Option(help: "Nudging strength β.") var beta: Float = 1
     @Option(help: ArgumentHelp("Gradient estimator: centered or random-sign.", valueName: "kind")) var estimator = "centered"
     @Option(help: ArgumentHelp("Learning rates per weight layer, comma-separated.", valueName: "rates")) var lr = "0.5,0.25"
-    @Option(name: .customLong("lr-decay"), help: "Factor applied to the learning rates after every epoch.") var lrDecay: Float = 1
+    @Option(name: .customLong("lr-decay"), help: "Factor applied to the learning rates after every epoch.") var lrDecay: Float = 0.8
     @Option(help: ArgumentHelp("Update scheme: pulses (per-device pulse counts from the host).", valueName: "scheme")) var update = "pulses"
-    @Option(name: .customLong("siemens-per-weight"), help: "Conductance of one weight unit, G_unit.") var siemensPerWeight = 4e-6
+    @Option(name: .customLong("siemens-per-weight"), help: "Conductance of one weight unit, G_unit.") var siemensPerWeight = 8e-6
+    @Option(name: .customLong("pulse-width"), help: "Programming pulse width in nanoseconds (a shorter pulse moves a device less).") var pulseWidth: UInt32 = 1_000
+    @Option(name: .customLong("pulse-amplitude"), help: "Programming pulse amplitude in volts.") var pulseAmplitude = 1.5
     @Option(help: "Seed of the initial weights, the shuffles and the β signs.") var seed: UInt64 = 1
     @Flag(help: "Print the report as one JSON object.") var json = false
 
@@ -274,6 +276,8 @@ struct Train: AsyncParsableCommand {
         options.trainer.eqprop.learningRates = lr.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) }
         options.synapses.siemensPerWeight = siemensPerWeight
         options.trainer.learningRateDecay = lrDecay
+        options.synapses.pulseWidthNanoseconds = pulseWidth
+        options.synapses.pulseAmplitude = pulseAmplitude
         let total = epochs
         let interactive = isatty(2) != 0
         do {

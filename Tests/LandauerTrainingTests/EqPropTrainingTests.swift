@@ -14,6 +14,7 @@ struct EqPropTrainingTests {
         s.epochs = 100
         s.batchSize = 4
         s.stopAtTestAccuracy = 1
+        s.learningRateDecay = 1
         let session = try BoardConnection.open("sim:?profile=ideal&adc-range=0.05")
         let board = try #require(session.virtualBoard)
         let engine = try await BoardSynapses(client: session.client, shape: NetworkShape([2, 8, 2]), seed: 1)
@@ -47,6 +48,7 @@ struct EqPropTrainingTests {
             s.epochs = 3
             s.batchSize = 4
             s.seed = seed
+            s.learningRateDecay = 1
             let session = try BoardConnection.open("sim:?profile=ideal&adc-range=0.05")
             let engine = try await BoardSynapses(client: session.client, shape: NetworkShape([2, 8, 2]), seed: seed)
             let trainer = EqPropTrainer(engine: engine, client: session.client, settings: s)
