@@ -211,7 +211,7 @@ struct TrainCommandTests {
     func xor() throws {
         let r = try Landauer.run(
             "train", "--board", "sim:?profile=ideal&adc-range=0.05", "--data", "xor", "--network", "2-8-2", "--batch", "4",
-            "--epochs", "40", "--lr-decay", "1", "--json")
+            "--epochs", "40", "--lr-decay", "1", "--siemens-per-weight", "4e-6", "--json")
         #expect(r.status == 0, "\(r.stderr)")
         let report = try JSONDecoder().decode(TrainingRun.Report.self, from: Data(r.stdout.utf8))
         #expect(report.epochs.count == 40)

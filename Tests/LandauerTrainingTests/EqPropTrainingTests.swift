@@ -17,7 +17,10 @@ struct EqPropTrainingTests {
         s.learningRateDecay = 1
         let session = try BoardConnection.open("sim:?profile=ideal&adc-range=0.05")
         let board = try #require(session.virtualBoard)
-        let engine = try await BoardSynapses(client: session.client, shape: NetworkShape([2, 8, 2]), seed: 1)
+        // XOR needs weights beyond ±1.2: 4 µS per unit gives ±2.4 in the ideal 1–20 µS window.
+        var wide = BoardSynapses.Settings()
+        wide.siemensPerWeight = 4e-6
+        let engine = try await BoardSynapses(client: session.client, shape: NetworkShape([2, 8, 2]), settings: wide, seed: 1)
         let trainer = EqPropTrainer(engine: engine, client: session.client, settings: s)
         _ = try await engine.setWeights(trainer.initialWeights())
         let before = try await session.client.counters()
@@ -50,7 +53,9 @@ struct EqPropTrainingTests {
             s.seed = seed
             s.learningRateDecay = 1
             let session = try BoardConnection.open("sim:?profile=ideal&adc-range=0.05")
-            let engine = try await BoardSynapses(client: session.client, shape: NetworkShape([2, 8, 2]), seed: seed)
+            var wide = BoardSynapses.Settings()
+            wide.siemensPerWeight = 4e-6
+            let engine = try await BoardSynapses(client: session.client, shape: NetworkShape([2, 8, 2]), settings: wide, seed: seed)
             let trainer = EqPropTrainer(engine: engine, client: session.client, settings: s)
             _ = try await engine.setWeights(trainer.initialWeights())
             try await trainer.train(DataSets.xor(), test: DataSets.xor())
