@@ -20,6 +20,13 @@ public struct TrainingRun: Sendable {
         public var trainer = EqPropTrainer.Settings()
         /// How weights sit on the board.
         public var synapses = BoardSynapses.Settings()
+        /// A checkpoint written after every epoch (atomically), if given.
+        public var checkpoint: URL?
+        /// A checkpoint to go on from, if given.
+        public var resume: URL?
+        /// When resuming: program the board to the checkpoint's conductances first (another board,
+        /// or a virtual board in a new process); otherwise the board must still hold them.
+        public var reprogram = false
 
         /// Defaults: 64-32-10 on the digits.
         public init() {}
@@ -68,8 +75,20 @@ public struct TrainingRun: Sendable {
         let info = try await session.client.hello()
         let engine = try await BoardSynapses(client: session.client, shape: options.network, settings: options.synapses, seed: options.trainer.seed)
         let trainer = EqPropTrainer(engine: engine, client: session.client, settings: options.trainer)
-        let initial = try await engine.setWeights(trainer.initialWeights())
-        try await trainer.train(train, test: test, progress: progress)
+        var initial = UpdateTally()
+        if let resume = options.resume {
+            let c = try TrainingCheckpoint.read(from: resume)
+            if options.reprogram { initial = try await engine.reprogram(c) } else { try await engine.restore(c) }
+            try trainer.restore(c)
+        } else {
+            initial = try await engine.setWeights(trainer.initialWeights())
+        }
+        let checkpoint = options.checkpoint
+        try await trainer.train(train, test: test) { result, done, of in
+            progress(result, done, of)
+        } afterEpoch: {
+            if let checkpoint { try await trainer.checkpoint(engine).write(to: checkpoint) }
+        }
         await session.client.close()
         let elapsed = ContinuousClock.now - started
         return Report(

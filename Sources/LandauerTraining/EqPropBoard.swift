@@ -36,10 +36,16 @@ public final class BoardSynapses: SynapseEngine, @unchecked Sendable {
     let info: BoardInfo
     let inputFullScale: Volts
     /// G⁻ of every weight, per layer (the reference each G⁺ is measured against), siemens.
-    private(set) var reference: [[Double]] = []
+    var reference: [[Double]] = []
     /// Conductance change of one pulse on G⁺, estimated from the board, siemens (up, down).
-    public private(set) var step: (up: Double, down: Double) = (0, 0)
+    public internal(set) var step: (up: Double, down: Double) = (0, 0)
     private var rng: SplitMix64
+
+    /// The random generator's state (for checkpoints).
+    var randomState: UInt64 {
+        get { rng.state }
+        set { rng.state = newValue }
+    }
 
     /// Opens the network on `client`'s board (HELLO first). Tile l must have at least
     /// layers[l] rows and layers[l + 1] columns.

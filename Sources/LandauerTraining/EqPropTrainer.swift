@@ -63,12 +63,18 @@ public final class EqPropTrainer: @unchecked Sendable {
     public let engine: any SynapseEngine
     /// The board whose marker lines show the phases; nil for a host engine.
     public let client: BoardClient?
-    public private(set) var relaxation: Relaxation
+    public internal(set) var relaxation: Relaxation
     /// Per phase kind, the operations so far.
-    public private(set) var counters: [Phase: PhaseCounters] = [:]
+    public internal(set) var counters: [Phase: PhaseCounters] = [:]
     /// Epochs done.
-    public private(set) var history: [EpochResult] = []
+    public internal(set) var history: [EpochResult] = []
     private var rng: SplitMix64
+
+    /// The random generator's state (for checkpoints).
+    var randomState: UInt64 {
+        get { rng.state }
+        set { rng.state = newValue }
+    }
 
     /// A trainer over `engine`. The weights are not set yet: call `initialize()`.
     public init(engine: any SynapseEngine, client: BoardClient?, settings: Settings) {
@@ -164,7 +170,10 @@ public final class EqPropTrainer: @unchecked Sendable {
 
     /// Trains for `settings.epochs` epochs (from `history.count`), evaluating on `test` after each;
     /// `progress` sees every epoch's result and, during an epoch, (samples done, of).
-    public func train(_ train: Dataset, test: Dataset, progress: @Sendable (EpochResult?, Int, Int) -> Void = { _, _, _ in }) async throws {
+    public func train(
+        _ train: Dataset, test: Dataset, progress: @Sendable (EpochResult?, Int, Int) -> Void = { _, _, _ in },
+        afterEpoch: () async throws -> Void = {}
+    ) async throws {
         let shape = engine.shape
         guard train.dimension == shape.layers[0], train.classes <= shape.layers[shape.layers.count - 1] else {
             throw TrainingError.badSettings(
@@ -200,6 +209,7 @@ public final class EqPropTrainer: @unchecked Sendable {
                 testAccuracy: accuracy, samplesPerSecond: Double(train.count) / max(seconds, 1e-9))
             history.append(result)
             progress(result, train.count, train.count)
+            try await afterEpoch()
             if let goal = settings.stopAtTestAccuracy, accuracy >= goal { break }
         }
         if let client { _ = try await client.marker(0) }

@@ -245,9 +245,13 @@ struct Train: AsyncParsableCommand {
     @Option(name: .customLong("pulse-width"), help: "Programming pulse width in nanoseconds (a shorter pulse moves a device less).") var pulseWidth: UInt32 = 1_000
     @Option(name: .customLong("pulse-amplitude"), help: "Programming pulse amplitude in volts.") var pulseAmplitude = 1.5
     @Option(help: "Seed of the initial weights, the shuffles and the β signs.") var seed: UInt64 = 1
+    @Option(help: ArgumentHelp("Write a checkpoint here after every epoch.", valueName: "file")) var checkpoint: String?
+    @Option(help: ArgumentHelp("Go on from this checkpoint (to --epochs in all).", valueName: "file")) var resume: String?
+    @Flag(help: "With --resume: program the board to the checkpoint's conductances first (another board, or a virtual board in a new process).") var reprogram = false
     @Flag(help: "Print the report as one JSON object.") var json = false
 
     func validate() throws {
+        if reprogram && resume == nil { throw ValidationError("--reprogram needs --resume FILE") }
         guard NetworkShape(parsing: network) != nil else { throw ValidationError("--network must be sizes joined by '-', e.g. 64-32-10, not \(network)") }
         guard epochs >= 1, epochs <= 100_000 else { throw ValidationError("--epochs must be 1 … 100000") }
         guard batch >= 1, batch <= 4_096 else { throw ValidationError("--batch must be 1 … 4096") }
@@ -278,6 +282,9 @@ struct Train: AsyncParsableCommand {
         options.trainer.learningRateDecay = lrDecay
         options.synapses.pulseWidthNanoseconds = pulseWidth
         options.synapses.pulseAmplitude = pulseAmplitude
+        options.checkpoint = checkpoint.map { URL(fileURLWithPath: $0) }
+        options.resume = resume.map { URL(fileURLWithPath: $0) }
+        options.reprogram = reprogram
         let total = epochs
         let interactive = isatty(2) != 0
         do {

@@ -221,6 +221,28 @@ struct TrainCommandTests {
         #expect(r.stderr.contains("epoch 40/40"))
     }
 
+    @Test("a checkpoint after every epoch; resuming in a new process reprograms the virtual board and goes on")
+    func checkpointAndResume() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("ckpt-\(UUID().uuidString).json").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let common = ["train", "--board", "sim:?profile=ideal&adc-range=0.05", "--data", "xor", "--network", "2-8-2", "--batch", "4",
+                      "--lr-decay", "1", "--siemens-per-weight", "4e-6", "--json", "--checkpoint", file]
+        let first = try Landauer.run(common + ["--epochs", "3"])
+        #expect(first.status == 0, "\(first.stderr)")
+        let a = try JSONDecoder().decode(TrainingRun.Report.self, from: Data(first.stdout.utf8))
+        // A new process has a new virtual board: its conductances are not the checkpoint's.
+        let refused = try Landauer.run(common + ["--epochs", "5", "--resume", file])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("differ from the checkpoint"), "\(refused.stderr)")
+        let resumed = try Landauer.run(common + ["--epochs", "5", "--resume", file, "--reprogram"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let b = try JSONDecoder().decode(TrainingRun.Report.self, from: Data(resumed.stdout.utf8))
+        #expect(b.epochs.count == 5)
+        #expect(b.epochs.prefix(3).map(\.testAccuracy) == a.epochs.map(\.testAccuracy))
+        #expect(b.counters["free"]?.vectorReads == 5 * 20 * 3 * 4)
+        #expect(b.initialPulses > 0)
+    }
+
     @Test("bad training options are refused with a message")
     func badOptions() throws {
         for (args, needle) in [(["--network", "64x32"], "--network"), (["--estimator", "sideways"], "--estimator"),

@@ -1,4 +1,6 @@
+import Foundation
 import LandauerCalibration
+import LandauerDrivers
 import LandauerFirmware
 import LandauerKit
 import LandauerSimulators
@@ -72,5 +74,71 @@ struct EqPropTrainingTests {
         await #expect { _ = try await BoardSynapses(client: session.client, shape: NetworkShape([100, 32, 10]), seed: 1) } throws: {
             "\($0)".contains("64×32, 32×10")
         }
+    }
+}
+
+@Suite("EqProp checkpoints", .serialized)
+struct EqPropCheckpointTests {
+    static func settings(epochs: Int) -> EqPropTrainer.Settings {
+        var s = EqPropTrainer.Settings()
+        s.epochs = epochs
+        s.batchSize = 2
+        s.seed = 9
+        s.eqprop.estimator = .randomSign  // the β signs come from the trainer's random state too
+        return s
+    }
+
+    static func engine(_ client: BoardClient) async throws -> BoardSynapses {
+        var wide = BoardSynapses.Settings()
+        wide.siemensPerWeight = 4e-6
+        return try await BoardSynapses(client: client, shape: NetworkShape([2, 8, 2]), settings: wide, seed: 4)
+    }
+
+    @Test("a run interrupted after 3 epochs and resumed from its checkpoint ends as the uninterrupted run")
+    func resume() async throws {
+        let data = DataSets.xor()
+        let board = "sim:?profile=ideal&adc-range=0.05&seed=21"
+        // Uninterrupted: 6 epochs.
+        let a = try BoardConnection.open(board)
+        let ea = try await Self.engine(a.client)
+        let ta = EqPropTrainer(engine: ea, client: a.client, settings: Self.settings(epochs: 6))
+        _ = try await ea.setWeights(ta.initialWeights())
+        try await ta.train(data, test: data)
+        // Interrupted after 3, checkpointed to disk, picked up by a new trainer and engine.
+        let b = try BoardConnection.open(board)
+        let eb = try await Self.engine(b.client)
+        let first = EqPropTrainer(engine: eb, client: b.client, settings: Self.settings(epochs: 3))
+        _ = try await eb.setWeights(first.initialWeights())
+        try await first.train(data, test: data)
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("ckpt-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try await first.checkpoint(eb).write(to: url)
+        let checkpoint = try TrainingCheckpoint.read(from: url)
+        #expect(checkpoint.history.count == 3)
+        let eb2 = try await Self.engine(b.client)
+        try await eb2.restore(checkpoint)
+        let second = EqPropTrainer(engine: eb2, client: b.client, settings: Self.settings(epochs: 6))
+        try second.restore(checkpoint)
+        try await second.train(data, test: data)
+        // Everything but the wall-clock speed.
+        func outcome(_ h: [EqPropTrainer.EpochResult]) -> [[Double]] { h.map { [Double($0.epoch), $0.trainAccuracy, $0.trainCost, $0.testAccuracy] } }
+        #expect(outcome(second.history) == outcome(ta.history))
+        for l in 0..<2 { #expect(try await eb2.weights(l) == (try await ea.weights(l))) }
+        #expect(second.relaxation.biases == ta.relaxation.biases)
+    }
+
+    @Test("a checkpoint refuses another board whose conductances differ, and another network")
+    func refuses() async throws {
+        let a = try BoardConnection.open("sim:?profile=ideal&adc-range=0.05")
+        let ea = try await Self.engine(a.client)
+        let t = EqPropTrainer(engine: ea, client: a.client, settings: Self.settings(epochs: 1))
+        _ = try await ea.setWeights(t.initialWeights())
+        let c = try await t.checkpoint(ea)
+        let fresh = try BoardConnection.open("sim:?profile=ideal&adc-range=0.05")
+        let other = try await Self.engine(fresh.client)
+        await #expect { try await other.restore(c) } throws: { "\($0)".contains("differ from the checkpoint") }
+        let bigger = try await BoardSynapses(client: fresh.client, shape: NetworkShape([2, 4, 2]), seed: 1)
+        let t2 = EqPropTrainer(engine: bigger, client: nil, settings: Self.settings(epochs: 1))
+        #expect { try t2.restore(c) } throws: { "\($0)".contains("2-8-2") }
     }
 }
