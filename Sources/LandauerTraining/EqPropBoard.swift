@@ -12,6 +12,10 @@ public final class BoardSynapses: SynapseEngine, @unchecked Sendable {
     // @unchecked: used by one trainer task at a time; the client is an actor.
     /// How a board is set up for a network.
     public struct Settings: Sendable, Equatable, Codable {
+        /// How updates reach the devices.
+        public var scheme = UpdateScheme.pulses
+        /// What is done about devices whose up and down steps differ.
+        public var remedy = AsymmetryRemedy.none
         /// Conductance per weight unit, G_unit.
         public var siemensPerWeight = 8e-6
         /// Read voltage of a DAC full-scale input; nil: the board's read-voltage limit.
@@ -23,6 +27,8 @@ public final class BoardSynapses: SynapseEngine, @unchecked Sendable {
         public var pulseWidthNanoseconds: UInt32 = 1_000
         /// Program-and-verify rounds when setting weights.
         public var verifyRounds = 6
+        /// Up-and-down pulse pairs that settle the devices at their symmetric point.
+        public var symmetricPointPairs = 200
         /// Largest pulse count per device and update (a guard against a runaway step estimate).
         public var maxPulsesPerUpdate = 200
 
@@ -141,13 +147,27 @@ public final class BoardSynapses: SynapseEngine, @unchecked Sendable {
         let sorted = all.sorted()
         let g0 = referenceConductance ?? sorted[sorted.count / 2]
         reference = (0..<shape.weightLayers).map { [Double](repeating: g0, count: shape.weightCount($0)) }
+        if settings.remedy == .symmetricPoint {
+            // Alternating up and down pulses, one pair per request round, until the devices settle.
+            for _ in 0..<settings.symmetricPointPairs {
+                for polarity: Int8 in [1, -1] {
+                    var pulses: [PulseCommand] = []
+                    for l in 0..<shape.weightLayers {
+                        for k in 0..<shape.weightCount(l) { pulses.append(pulse(l, side: .plus, index: k, polarity: polarity, count: 1)) }
+                    }
+                    tally = tally + (try await send(pulses))
+                }
+            }
+            for l in 0..<shape.weightLayers { reference[l] = try await readPairs(l).plus }
+        }
         for _ in 0..<settings.verifyRounds {
             var pulses: [PulseCommand] = []
             for l in 0..<shape.weightLayers {
                 let (p, n) = try await readPairs(l)
                 for k in 0..<p.count {
-                    let targetPlus = g0 + Double(weights[l][k]) * settings.siemensPerWeight
-                    for (side, g, target) in [(DeviceSide.plus, p[k], targetPlus), (.minus, n[k], g0)] {
+                    let ref = reference[l][k]
+                    let targetPlus = ref + Double(weights[l][k]) * settings.siemensPerWeight
+                    for (side, g, target) in [(DeviceSide.plus, p[k], targetPlus), (.minus, n[k], ref)] {
                         let e = target - g
                         let c = Int((abs(e) / (e > 0 ? step.up : step.down)).rounded())
                         if c > 0 { pulses.append(pulse(l, side: side, index: k, polarity: e > 0 ? 1 : -1, count: min(c, 2_000))) }
@@ -201,7 +221,9 @@ public final class BoardSynapses: SynapseEngine, @unchecked Sendable {
 
     /// Per-device pulse counts computed on the host (update scheme "pulses"): Δw·G_unit over the
     /// estimated step, rounded stochastically (so the expected change is the asked one), on G⁺.
+    /// Under write-and-verify, G⁺ is read, the target G⁺ + Δw·G_unit aimed at and checked twice.
     public func update(_ l: Int, delta: [Float]) async throws -> UpdateTally {
+        if settings.scheme == .writeVerify { return try await writeVerify(l, delta: delta) }
         var pulses: [PulseCommand] = []
         for k in delta.indices where delta[k] != 0 {
             let g = Double(delta[k]) * settings.siemensPerWeight
@@ -214,10 +236,106 @@ public final class BoardSynapses: SynapseEngine, @unchecked Sendable {
         return try await send(pulses)
     }
 
+    func writeVerify(_ l: Int, delta: [Float]) async throws -> UpdateTally {
+        var tally = UpdateTally()
+        let start = try await readPairs(l).plus
+        let targets = (0..<delta.count).map { start[$0] + Double(delta[$0]) * settings.siemensPerWeight }
+        var now = start
+        for round in 0..<2 {
+            var pulses: [PulseCommand] = []
+            for k in targets.indices {
+                let e = targets[k] - now[k]
+                let exact = abs(e) / (e > 0 ? step.up : step.down)
+                var n = Int(exact.rounded(.down))
+                if rng.uniform() < exact - Double(n) { n += 1 }
+                n = min(n, settings.maxPulsesPerUpdate)
+                if n > 0 { pulses.append(pulse(l, side: .plus, index: k, polarity: e > 0 ? 1 : -1, count: n)) }
+            }
+            if pulses.isEmpty { break }
+            tally = tally + (try await send(pulses))
+            if round == 0 { now = try await readPairs(l).plus }
+        }
+        return tally
+    }
+
+    /// Under the outer-product scheme, each term goes to the board as one OUTER PRODUCT request:
+    /// row i fires with probability |u_i|, column j with probability κ·|v_j|, over BL slots, with
+    /// BL·κ = |c|·G_unit/step (BL the smallest that keeps κ ≤ 1, at most 255), so the expected
+    /// pulses on device (i, j) are |c·u_i·v_j|·G_unit/step; the line signs carry the signs of u, v and c.
+    public func update(_ l: Int, terms: [RankOneTerm]) async throws -> UpdateTally {
+        guard settings.scheme == .outerProduct else {
+            let n = shape.layers[l], m = shape.layers[l + 1]
+            var delta = [Float](repeating: 0, count: n * m)
+            for t in terms {
+                for i in 0..<n where t.u[i] != 0 {
+                    let a = t.coefficient * t.u[i]
+                    for j in 0..<m { delta[i * m + j] += a * t.v[j] }
+                }
+            }
+            return try await update(l, delta: delta)
+        }
+        var tally = UpdateTally()
+        let tile = info.tiles[l]
+        let rows = Int(tile.rows), columns = Int(tile.columns)
+        let n = shape.layers[l], m = shape.layers[l + 1]
+        for t in terms where t.coefficient != 0 {
+            let stepSize = t.coefficient > 0 ? step.up : step.down
+            let want = Double(abs(t.coefficient)) * settings.siemensPerWeight / stepSize
+            let length = min(max(Int(want.rounded(.up)), 1), 255)
+            let kappa = min(want / Double(length), 1)
+            let bytes = OuterProductUpdate.trainBytes(UInt16(length))
+            var rowTrains = [UInt8](repeating: 0, count: rows * bytes)
+            var columnTrains = [UInt8](repeating: 0, count: columns * bytes)
+            var rowSigns = [Int8](repeating: 0, count: rows), columnSigns = [Int8](repeating: 0, count: columns)
+            for i in 0..<n where t.u[i] != 0 {
+                rowSigns[i] = t.u[i] > 0 ? 1 : -1
+                let p = Double(min(abs(t.u[i]), 1))
+                for k in 0..<length where rng.uniform() < p { rowTrains[i * bytes + k / 8] |= 1 << UInt8(k % 8) }
+            }
+            for j in 0..<m where t.v[j] != 0 {
+                columnSigns[j] = (t.v[j] > 0) == (t.coefficient > 0) ? 1 : -1
+                let q = kappa * Double(min(abs(t.v[j]), 1))
+                for k in 0..<length where rng.uniform() < q { columnTrains[j * bytes + k / 8] |= 1 << UInt8(k % 8) }
+            }
+            let update = OuterProductUpdate(
+                tile: UInt8(l), mode: .plusSigned, trainLength: UInt16(length), amplitude: Volts(settings.pulseAmplitude),
+                widthNanoseconds: settings.pulseWidthNanoseconds, rowSigns: rowSigns, columnSigns: columnSigns,
+                rowTrains: rowTrains, columnTrains: columnTrains)
+            let r = try await client.outerProduct(update)
+            tally.pulses += Int(r.coincidences)
+            tally.requests += 1
+        }
+        return tally
+    }
+
     public func weights(_ l: Int) async throws -> [Float] {
         let (p, n) = try await readPairs(l)
         return (0..<p.count).map { Float((p[$0] - n[$0]) / settings.siemensPerWeight) }
     }
+}
+
+/// What is done about devices whose up and down steps differ (soft bounds, exponential steps):
+/// with a fixed reference, equal numbers of up and down pulses do not cancel, and every weight
+/// drifts towards the conductance where they would.
+public enum AsymmetryRemedy: String, Sendable, Codable, CaseIterable {
+    /// Nothing: G⁻ is the median conductance found on the board.
+    case none
+    /// Symmetric-point shifting (Kim et al., "zero-shifting"): before training, every G⁺ device
+    /// gets alternating up and down pulses until it settles where an up and a down step are
+    /// equal; its G⁻ is then programmed to that conductance, so w = 0 where updates are balanced.
+    case symmetricPoint = "symmetric-point"
+}
+
+/// How a weight update reaches the devices.
+public enum UpdateScheme: String, Sendable, Codable, CaseIterable {
+    /// Per-device pulse counts computed on the host (Δw·G_unit over the pulse step, rounded
+    /// stochastically), one PROGRAM PULSES batch per layer.
+    case pulses
+    /// The board's parallel stochastic outer-product update: each rank-one term of the EqProp
+    /// update as row and column pulse trains whose coincidences pulse the devices.
+    case outerProduct = "outer-product"
+    /// Write-and-verify: read G⁺, aim at G⁺ + Δw·G_unit, pulse, read again (two rounds).
+    case writeVerify = "write-verify"
 }
 
 /// Why training cannot go on.

@@ -45,6 +45,37 @@ public protocol SynapseEngine: AnyObject, Sendable {
     func update(_ l: Int, delta: [Float]) async throws -> UpdateTally
     /// W_l as the engine holds it now (on a board: read back).
     func weights(_ l: Int) async throws -> [Float]
+    /// Adds Σ_k c_k·u_k·v_kᵀ to W_l, term by term (an engine with a parallel outer-product update
+    /// applies each term in one operation; the default forms the matrix and calls `update(_:delta:)`).
+    func update(_ l: Int, terms: [RankOneTerm]) async throws -> UpdateTally
+}
+
+/// One rank-one term c·u·vᵀ of an update: u over layer l's units, v over layer l + 1's, entries in [−1, 1].
+public struct RankOneTerm: Sendable, Equatable {
+    public var u: [Float]
+    public var v: [Float]
+    public var coefficient: Float
+
+    /// A term.
+    public init(u: [Float], v: [Float], coefficient: Float) {
+        self.u = u
+        self.v = v
+        self.coefficient = coefficient
+    }
+}
+
+extension SynapseEngine {
+    public func update(_ l: Int, terms: [RankOneTerm]) async throws -> UpdateTally {
+        let n = shape.layers[l], m = shape.layers[l + 1]
+        var delta = [Float](repeating: 0, count: n * m)
+        for t in terms {
+            for i in 0..<n where t.u[i] != 0 {
+                let a = t.coefficient * t.u[i]
+                for j in 0..<m { delta[i * m + j] += a * t.v[j] }
+            }
+        }
+        return try await update(l, delta: delta)
+    }
 }
 
 /// What an update or a phase cost in operations, as the host asked for them.

@@ -29,6 +29,8 @@ public final class EqPropTrainer: @unchecked Sendable {
         public var biasLearningRate: Float = 1
         /// The learning rates are multiplied by this after every epoch (1: constant).
         public var learningRateDecay: Float = 0.8
+        /// Hand the update to the engine as rank-one terms (for the board's parallel outer-product update).
+        public var rankOneUpdates = false
         /// Stop early once the test accuracy reaches this (nil: run every epoch).
         public var stopAtTestAccuracy: Double?
 
@@ -123,15 +125,40 @@ public final class EqPropTrainer: @unchecked Sendable {
         reads = 0
         try await mark(.nudged, epoch: epoch, batch: index)
         let estimate: (weights: [[Float]], biases: [[Float]])
+        let a: NetworkState, b: NetworkState, betaA: Float, betaB: Float
         switch e.estimator {
         case .centered:
-            let plus = try await relaxation.relax(free, steps: e.nudgedSteps, beta: e.beta, target: y, reads: &reads)
-            let minus = try await relaxation.relax(free, steps: e.nudgedSteps, beta: -e.beta, target: y, reads: &reads)
-            estimate = relaxation.estimate(plus, minus, betaA: e.beta, betaB: -e.beta)
+            a = try await relaxation.relax(free, steps: e.nudgedSteps, beta: e.beta, target: y, reads: &reads)
+            b = try await relaxation.relax(free, steps: e.nudgedSteps, beta: -e.beta, target: y, reads: &reads)
+            (betaA, betaB) = (e.beta, -e.beta)
         case .randomSign:
             let beta = rng.uniform() < 0.5 ? e.beta : -e.beta
-            let nudged = try await relaxation.relax(free, steps: e.nudgedSteps, beta: beta, target: y, reads: &reads)
-            estimate = relaxation.estimate(nudged, free, betaA: beta, betaB: 0)
+            a = try await relaxation.relax(free, steps: e.nudgedSteps, beta: beta, target: y, reads: &reads)
+            b = free
+            (betaA, betaB) = (beta, 0)
+        }
+        estimate = relaxation.estimate(a, b, betaA: betaA, betaB: betaB)
+        // The same update as rank-one terms, for engines that apply outer products in parallel.
+        var rankOneTerms: [[RankOneTerm]]?
+        if settings.rankOneUpdates {
+            let c = 1 / ((betaA - betaB) * Float(batch))
+            var all: [[RankOneTerm]] = []
+            for l in 0..<shape.weightLayers {
+                let n = shape.layers[l], m = shape.layers[l + 1]
+                var terms: [RankOneTerm] = []
+                // a·a'ᵀ − b·b'ᵀ = ((a + b)/2)·(a' − b')ᵀ + (a − b)·((a' + b')/2)ᵀ: two terms, each with
+                // a small factor, so the pulses a term costs scale with the update, not with the states.
+                for v in 0..<batch {
+                    let inputs = (v * n)..<((v + 1) * n), outputs = (v * m)..<((v + 1) * m)
+                    let ai = a.layers[l][inputs], bi = b.layers[l][inputs], ao = a.layers[l + 1][outputs], bo = b.layers[l + 1][outputs]
+                    let meanIn = zip(ai, bi).map { ($0 + $1) / 2 }, diffIn = zip(ai, bi).map { $0 - $1 }
+                    let meanOut = zip(ao, bo).map { ($0 + $1) / 2 }, diffOut = zip(ao, bo).map { $0 - $1 }
+                    terms.append(RankOneTerm(u: meanIn, v: diffOut, coefficient: c))
+                    terms.append(RankOneTerm(u: diffIn, v: meanOut, coefficient: c))
+                }
+                all.append(terms)
+            }
+            rankOneTerms = all
         }
         counters[.nudged, default: PhaseCounters()].vectorReads += reads
         try await mark(.update, epoch: epoch, batch: index)
@@ -140,7 +167,11 @@ public final class EqPropTrainer: @unchecked Sendable {
         for _ in 0..<epoch { decay *= settings.learningRateDecay }
         for l in 0..<shape.weightLayers {
             let lr = e.learningRate(l) * decay
-            tally = tally + (try await engine.update(l, delta: estimate.weights[l].map { $0 * lr }))
+            if let terms = rankOneTerms?[l] {
+                tally = tally + (try await engine.update(l, terms: terms.map { RankOneTerm(u: $0.u, v: $0.v, coefficient: $0.coefficient * lr) }))
+            } else {
+                tally = tally + (try await engine.update(l, delta: estimate.weights[l].map { $0 * lr }))
+            }
             let blr = lr * settings.biasLearningRate
             for j in relaxation.biases[l].indices { relaxation.biases[l][j] += blr * estimate.biases[l][j] }
         }

@@ -240,7 +240,8 @@ struct Train: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Gradient estimator: centered or random-sign.", valueName: "kind")) var estimator = "centered"
     @Option(help: ArgumentHelp("Learning rates per weight layer, comma-separated.", valueName: "rates")) var lr = "0.5,0.25"
     @Option(name: .customLong("lr-decay"), help: "Factor applied to the learning rates after every epoch.") var lrDecay: Float = 0.8
-    @Option(help: ArgumentHelp("Update scheme: pulses (per-device pulse counts from the host).", valueName: "scheme")) var update = "pulses"
+    @Option(help: ArgumentHelp("Update scheme: pulses (per-device pulse counts from the host), outer-product (the board's parallel stochastic update) or write-verify.", valueName: "scheme")) var update = "pulses"
+    @Option(help: ArgumentHelp("Remedy for asymmetric devices: none or symmetric-point.", valueName: "remedy")) var remedy = "none"
     @Option(name: .customLong("siemens-per-weight"), help: "Conductance of one weight unit, G_unit.") var siemensPerWeight = 8e-6
     @Option(name: .customLong("pulse-width"), help: "Programming pulse width in nanoseconds (a shorter pulse moves a device less).") var pulseWidth: UInt32 = 1_000
     @Option(name: .customLong("pulse-amplitude"), help: "Programming pulse amplitude in volts.") var pulseAmplitude = 1.5
@@ -258,7 +259,8 @@ struct Train: AsyncParsableCommand {
         guard freeSteps >= 1, nudgedSteps >= 1 else { throw ValidationError("--free-steps and --nudged-steps must be at least 1") }
         guard beta > 0, beta.isFinite else { throw ValidationError("--beta must be positive") }
         guard EqPropSettings.Estimator(rawValue: estimator) != nil else { throw ValidationError("--estimator must be centered or random-sign") }
-        guard update == "pulses" else { throw ValidationError("--update must be pulses (the outer-product and write-verify schemes are not in this version)") }
+        guard AsymmetryRemedy(rawValue: remedy) != nil else { throw ValidationError("--remedy must be none or symmetric-point") }
+        guard UpdateScheme(rawValue: update) != nil else { throw ValidationError("--update must be pulses, outer-product or write-verify") }
         let rates = lr.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
         guard !rates.isEmpty, rates.allSatisfy({ ($0 ?? 0) > 0 }) else { throw ValidationError("--lr must be positive numbers separated by commas") }
         guard lrDecay > 0, lrDecay <= 1 else { throw ValidationError("--lr-decay must be in (0, 1]") }
@@ -279,6 +281,9 @@ struct Train: AsyncParsableCommand {
         options.trainer.eqprop.estimator = EqPropSettings.Estimator(rawValue: estimator)!
         options.trainer.eqprop.learningRates = lr.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) }
         options.synapses.siemensPerWeight = siemensPerWeight
+        options.synapses.scheme = UpdateScheme(rawValue: update)!
+        options.synapses.remedy = AsymmetryRemedy(rawValue: remedy)!
+        options.trainer.rankOneUpdates = options.synapses.scheme == .outerProduct
         options.trainer.learningRateDecay = lrDecay
         options.synapses.pulseWidthNanoseconds = pulseWidth
         options.synapses.pulseAmplitude = pulseAmplitude

@@ -246,7 +246,7 @@ struct TrainCommandTests {
     @Test("bad training options are refused with a message")
     func badOptions() throws {
         for (args, needle) in [(["--network", "64x32"], "--network"), (["--estimator", "sideways"], "--estimator"),
-                               (["--lr", "0.5,-1"], "--lr"), (["--update", "outer"], "--update"), (["--data", "cifar"], "unknown data set")] {
+                               (["--lr", "0.5,-1"], "--lr"), (["--update", "sideways"], "--update"), (["--data", "cifar"], "unknown data set")] {
             let r = try Landauer.run(["train", "--epochs", "1"] + args)
             #expect(r.status != 0, "\(args)")
             #expect(r.stderr.contains(needle), "\(args): \(r.stderr)")
