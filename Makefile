@@ -28,18 +28,21 @@ demo: setup
 
 ## Every test: the Embedded-Swift cross-compile of the firmware, a short libFuzzer run of the
 ## protocol decoder and engine, third-party clients (pyvisa, ppk2-api from PyPI, in a venv under
-## .build/) against `landauer sim bench`, then the unit and end-to-end tests (serially: several tests bound
+## .build/) against `landauer sim bench`, the digits training floors (release build, Tests/Training/digits.sh),
+## then the unit and end-to-end tests (serially: several tests bound
 ## real-time timeouts, which a saturated 2-core pool would otherwise stretch).
 test: setup
 	$(SWIFT) build --build-tests
 	Firmware/Embedded/check.sh
 	Firmware/Fuzz/run.sh $(FUZZ_SECONDS)
 	Tests/Interop/run.sh
+	Tests/Training/digits.sh
 	$(SWIFT) test --skip-build --no-parallel
 
 ## Benchmarks (release build), one JSON object per figure.
 bench: setup
 	$(SWIFT) run -c release landauer-bench board
+	$(SWIFT) run -c release landauer-bench train
 
 embedded:
 	Firmware/Embedded/check.sh
