@@ -264,15 +264,7 @@ public final class BoardSynapses: SynapseEngine, @unchecked Sendable {
     /// pulses on device (i, j) are |c·u_i·v_j|·G_unit/step; the line signs carry the signs of u, v and c.
     public func update(_ l: Int, terms: [RankOneTerm]) async throws -> UpdateTally {
         guard settings.scheme == .outerProduct else {
-            let n = shape.layers[l], m = shape.layers[l + 1]
-            var delta = [Float](repeating: 0, count: n * m)
-            for t in terms {
-                for i in 0..<n where t.u[i] != 0 {
-                    let a = t.coefficient * t.u[i]
-                    for j in 0..<m { delta[i * m + j] += a * t.v[j] }
-                }
-            }
-            return try await update(l, delta: delta)
+            return try await update(l, delta: RankOneTerm.matrix(terms, rows: shape.layers[l], columns: shape.layers[l + 1]))
         }
         var tally = UpdateTally()
         let tile = info.tiles[l]

@@ -64,9 +64,9 @@ public struct RankOneTerm: Sendable, Equatable {
     }
 }
 
-extension SynapseEngine {
-    public func update(_ l: Int, terms: [RankOneTerm]) async throws -> UpdateTally {
-        let n = shape.layers[l], m = shape.layers[l + 1]
+extension RankOneTerm {
+    /// Σ_k c_k·u_k·v_kᵀ as an n × m row-major matrix.
+    public static func matrix(_ terms: [RankOneTerm], rows n: Int, columns m: Int) -> [Float] {
         var delta = [Float](repeating: 0, count: n * m)
         for t in terms {
             for i in 0..<n where t.u[i] != 0 {
@@ -74,7 +74,13 @@ extension SynapseEngine {
                 for j in 0..<m { delta[i * m + j] += a * t.v[j] }
             }
         }
-        return try await update(l, delta: delta)
+        return delta
+    }
+}
+
+extension SynapseEngine {
+    public func update(_ l: Int, terms: [RankOneTerm]) async throws -> UpdateTally {
+        try await update(l, delta: RankOneTerm.matrix(terms, rows: shape.layers[l], columns: shape.layers[l + 1]))
     }
 }
 

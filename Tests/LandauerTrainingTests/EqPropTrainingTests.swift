@@ -142,3 +142,54 @@ struct EqPropCheckpointTests {
         #expect { try t2.restore(c) } throws: { "\($0)".contains("2-8-2") }
     }
 }
+
+@Suite("Update schemes and the asymmetry remedy", .serialized)
+struct UpdateSchemeTests {
+    @Test("every update scheme learns XOR on the ideal board", arguments: UpdateScheme.allCases)
+    func learnsXor(scheme: UpdateScheme) async throws {
+        var s = EqPropTrainer.Settings()
+        // The parallel stochastic update is the noisiest: it takes XOR ~170 epochs, the others a few dozen.
+        s.epochs = 250
+        s.batchSize = 4
+        s.stopAtTestAccuracy = 1
+        s.learningRateDecay = 1
+        s.rankOneUpdates = scheme == .outerProduct
+        let session = try BoardConnection.open("sim:?profile=ideal&adc-range=0.05")
+        var wide = BoardSynapses.Settings()
+        wide.siemensPerWeight = 4e-6
+        wide.scheme = scheme
+        let engine = try await BoardSynapses(client: session.client, shape: NetworkShape([2, 8, 2]), settings: wide, seed: 1)
+        let trainer = EqPropTrainer(engine: engine, client: session.client, settings: s)
+        _ = try await engine.setWeights(trainer.initialWeights())
+        let before = try await session.client.counters()
+        try await trainer.train(DataSets.xor(), test: DataSets.xor())
+        #expect(trainer.history.last?.testAccuracy == 1, "\(scheme): \(trainer.history.map(\.testAccuracy))")
+        // The tallies are what the board did: pulses, or coincidences of the outer products.
+        let after = try await session.client.counters()
+        #expect(Int(after.pulses - before.pulses) == trainer.counters[.update]?.pulses, "\(scheme)")
+    }
+
+    @Test("symmetric-point shifting sets each reference where up and down pulses balance")
+    func symmetricPoint() async throws {
+        /// Mean weight (signed) after alternating single up and down pulses on every G⁺ of layer 0,
+        /// starting from w = 0: the drift an asymmetric device shows under balanced updates.
+        func drift(_ remedy: AsymmetryRemedy) async throws -> Double {
+            let session = try BoardConnection.open("sim:?device=exp-step&noise=off&adc-range=0.05")
+            var settings = BoardSynapses.Settings()
+            settings.remedy = remedy
+            let engine = try await BoardSynapses(client: session.client, shape: NetworkShape([16, 8, 4]), settings: settings, seed: 2)
+            _ = try await engine.setWeights([[Float](repeating: 0, count: 128), [Float](repeating: 0, count: 32)])
+            // Exactly one pulse per device each way (the stochastic rounding has nothing to round).
+            let up = Float(engine.step.up / settings.siemensPerWeight), down = Float(engine.step.down / settings.siemensPerWeight)
+            for _ in 0..<100 {
+                _ = try await engine.update(0, delta: [Float](repeating: up, count: 128))
+                _ = try await engine.update(0, delta: [Float](repeating: -down, count: 128))
+            }
+            let w = try await engine.weights(0)
+            return w.map(Double.init).reduce(0, +) / Double(w.count)
+        }
+        let without = try await drift(.none)
+        let with = try await drift(.symmetricPoint)
+        #expect(abs(with) < abs(without) / 3, "mean w after balanced pulses: \(with) with the remedy, \(without) without")
+    }
+}
