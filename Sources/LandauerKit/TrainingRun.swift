@@ -47,6 +47,8 @@ public struct TrainingRun: Sendable {
         /// Conductance change of one pulse as estimated from the board (up, down), siemens.
         public var pulseStepSiemens: [Double]
         public var wallSeconds: Double
+        /// What the user should know (a coarse output range, …).
+        public var warnings: [String] = []
         public var finalTestAccuracy: Double { epochs.last?.testAccuracy ?? 0 }
     }
 
@@ -67,12 +69,27 @@ public struct TrainingRun: Sendable {
         }
     }
 
+    /// Warnings about how the board's converters resolve the network's pre-activations: one ADC
+    /// step of tile l is outputFullScale/adcMaxCode amperes, i.e. that over (V_fs·G_unit) weight units.
+    public static func resolutionWarnings(_ info: BoardInfo, network: NetworkShape, synapses: BoardSynapses.Settings) -> [String] {
+        let v = synapses.inputFullScale ?? info.activeLimits.readVoltage.value
+        var w: [String] = []
+        for l in 0..<min(network.weightLayers, info.tiles.count) where info.adcMaxCode > 0 {
+            let step = info.tiles[l].outputFullScale.value / Double(info.adcMaxCode) / (v * synapses.siemensPerWeight)
+            if step > 0.1 {
+                w.append("tile \(l)'s output range makes one ADC step \(SignificantDigits.format(step, digits: 2)) weight units of pre-activation, too coarse to train well; on the virtual board use sim:?adc-range=0.05 (docs/training.md)")
+            }
+        }
+        return w
+    }
+
     /// Runs it; `progress` sees each epoch's result, and (done, of) samples within an epoch.
     public func run(progress: @escaping @Sendable (EqPropTrainer.EpochResult?, Int, Int) -> Void = { _, _, _ in }) async throws -> Report {
         let started = ContinuousClock.now
         let (train, test) = try Self.data(options.data, splitSeed: options.splitSeed)
         let session = try BoardConnection.open(options.board)
         let info = try await session.client.hello()
+        let warnings = Self.resolutionWarnings(info, network: options.network, synapses: options.synapses)
         let engine = try await BoardSynapses(client: session.client, shape: options.network, settings: options.synapses, seed: options.trainer.seed)
         let trainer = EqPropTrainer(engine: engine, client: session.client, settings: options.trainer)
         var initial = UpdateTally()
@@ -96,6 +113,6 @@ public struct TrainingRun: Sendable {
             data: options.data, trainSamples: train.count, testSamples: test.count, epochs: trainer.history,
             counters: Dictionary(uniqueKeysWithValues: trainer.counters.map { ($0.key.description, $0.value) }),
             initialPulses: initial.pulses, pulseStepSiemens: [engine.step.up, engine.step.down],
-            wallSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+            wallSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18, warnings: warnings)
     }
 }

@@ -320,6 +320,7 @@ struct Train: AsyncParsableCommand {
         for (phase, c) in r.counters.sorted(by: { $0.key < $1.key }) {
             lines.append("  \(phase.padding(toLength: 8, withPad: " ", startingAt: 0)) \(c.vectorReads) vector reads, \(c.pulses) pulses in \(c.requests) requests")
         }
+        for w in r.warnings { lines.append("  warning: \(w)") }
         return lines.joined(separator: "\n")
     }
 }

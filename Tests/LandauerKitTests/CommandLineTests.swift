@@ -243,6 +243,16 @@ struct TrainCommandTests {
         #expect(b.initialPulses > 0)
     }
 
+    @Test("a board whose output range is too coarse for training is named in a warning")
+    func coarseRange() throws {
+        let coarse = try Landauer.run("train", "--board", "sim", "--data", "xor", "--network", "2-8-2", "--epochs", "1", "--json")
+        #expect(coarse.status == 0, "\(coarse.stderr)")
+        let report = try JSONDecoder().decode(TrainingRun.Report.self, from: Data(coarse.stdout.utf8))
+        #expect(report.warnings.contains { $0.contains("too coarse") && $0.contains("adc-range=0.05") }, "\(report.warnings)")
+        let fine = try Landauer.run("train", "--data", "xor", "--network", "2-8-2", "--epochs", "1", "--json")
+        #expect(try JSONDecoder().decode(TrainingRun.Report.self, from: Data(fine.stdout.utf8)).warnings.isEmpty)
+    }
+
     @Test("bad training options are refused with a message")
     func badOptions() throws {
         for (args, needle) in [(["--network", "64x32"], "--network"), (["--estimator", "sideways"], "--estimator"),
