@@ -292,6 +292,7 @@ struct Train: AsyncParsableCommand {
         options.reprogram = reprogram
         let total = epochs
         let interactive = isatty(2) != 0
+        let clock = ProgressClock()
         do {
             let report = try await TrainingRun(options: options).run { result, done, of in
                 let line: String
@@ -301,9 +302,12 @@ struct Train: AsyncParsableCommand {
                 } else if interactive {
                     let width = 30
                     let filled = of > 0 ? width * done / of : 0
-                    line = "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] \(done)/\(of)"
+                    let rate = clock.rate(done: done)
+                    line = "epoch \(clock.epoch + 1)/\(total) [" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+                        + "] \(done)/\(of)  \(Int(rate)) samples/s" + (clock.lastAccuracy.map { "  last test \(Self.percent($0))" } ?? "")
                     FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
                 }
+                if let r = result { clock.finished(r) }
             }
             if json { try printJSON(report) } else { print(Self.text(report)) }
         } catch {
@@ -322,6 +326,26 @@ struct Train: AsyncParsableCommand {
         }
         for w in r.warnings { lines.append("  warning: \(w)") }
         return lines.joined(separator: "\n")
+    }
+}
+
+/// The state a progress line needs between callbacks: the epoch, when it started, the last accuracy.
+final class ProgressClock: @unchecked Sendable {
+    // @unchecked: touched only from the training task's progress callbacks, one at a time.
+    var epoch = 0
+    var started = ContinuousClock.now
+    var lastAccuracy: Double?
+
+    func rate(done: Int) -> Double {
+        let d = ContinuousClock.now - started
+        let seconds = Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+        return seconds > 0 ? Double(done) / seconds : 0
+    }
+
+    func finished(_ r: EqPropTrainer.EpochResult) {
+        epoch = r.epoch + 1
+        lastAccuracy = r.testAccuracy
+        started = ContinuousClock.now
     }
 }
 
