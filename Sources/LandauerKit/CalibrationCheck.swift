@@ -74,52 +74,29 @@ public struct CalibrationCheck: Sendable {
         meter.gainSpread = gainSpread
         meter.offsetSpreadCounts = offsetSpreadCounts
         meter.noiseCounts = noiseCounts
-        let bench = LockstepPowerBench(board: board, meter: meter)
-        try bench.connect()
-        let calibration = try await procedure.run(on: bench)
-        bench.connectBoard()
-        let evaluator = EnergyEvaluator(voltage: config.supplyVoltage, period: Seconds(1e-5), calibration: calibration)
-        let raw = EnergyEvaluator(voltage: config.supplyVoltage, period: Seconds(1e-5), calibration: nil)
-
-        // The host's clock and the meter's sample clock are not synchronised: the run starts at a
-        // random point within a 10 µs sample, as it does on a bench.
-        var rng = SplitMix64(seed: seed ^ 0x0FF5E7)
-        board.advance(by: baselineDuration + Seconds(1e-5 * rng.uniform()))
-        let before = bench.collect().sums
+        let metered = try await MeteredRun(
+            board: board, meter: meter, workspace: nil, calibrate: .always, procedure: procedure, idle: baselineDuration)
+        guard let calibration = metered.calibration else { throw CalibrationError.invalid("the check made no calibration") }
         let client = BoardConnection.inProcessClient(for: board)
         let result = try await workload.run(client)
-        var attribution = MarkerAttribution()
-        bench.collect().feed(&attribution)
-        board.advance(by: baselineDuration)
-        let tail = bench.collect()
-        tail.feed(&attribution)
-        attribution.finish()
-        // The idle stretch after the run (its first sample may still show the run's last instant).
-        let after = tail.sums { !MarkerCode(lines: $0).running }
-        let baseline = Baseline(before: before, after: after)
+        let measured = metered.finish(temperature: config.temperature)
+        let attribution = measured.attribution
+        let evaluator = measured.evaluator
+        let raw = EnergyEvaluator(voltage: config.supplyVoltage, period: Seconds(1e-5), calibration: nil)
 
         // Ground truth from the marker edges the board recorded.
-        let events = board.markerHistory
-        guard let runStart = events.firstIndex(where: { MarkerCode(lines: $0.value).running }),
-              let runEnd = events.lastIndex(where: { !MarkerCode(lines: $0.value).running }), runEnd > runStart,
-              let run = attribution.windows(.run).first
-        else { throw CalibrationError.invalid("the workload left no run window") }
-        let truth = events[runEnd].energy - events[runStart].energy
-        let duration = (events[runEnd].time - events[runStart].time).seconds
-        let idlePower = config.quiescentPower + config.mcuSleepPower
-        let phaseWindows = attribution.windows(.phase)
-        let edges = Array(events[runStart...runEnd])
+        guard let truth = LedgerTruth(board: board), let run = attribution.windows(.run).first else {
+            throw CalibrationError.invalid("the workload left no run window")
+        }
+        let windows = truth.windows
         var phases: [PhaseOutcome] = []
-        for (k, w) in phaseWindows.enumerated() where k + 1 < edges.count {
-            phases.append(
-                PhaseOutcome(
-                    name: w.name, duration: (edges[k + 1].time - edges[k].time).seconds, measured: evaluator.energy(w.sums),
-                    truth: edges[k + 1].energy - edges[k].energy))
+        for (k, w) in attribution.windows(.phase).enumerated() where k < windows.count {
+            phases.append(PhaseOutcome(name: w.name, duration: windows[k].duration, measured: evaluator.energy(w.sums), truth: windows[k].energy))
         }
         return Outcome(
-            calibration: calibration, total: evaluator.energy(run.sums), uncalibrated: raw.energy(run.sums), truth: truth,
-            dynamic: baseline.dynamicEnergy(of: run.sums, evaluator), dynamicTruth: truth - idlePower * duration, phases: phases,
-            duration: duration, workload: result)
+            calibration: calibration, total: evaluator.energy(run.sums), uncalibrated: raw.energy(run.sums), truth: truth.energy,
+            dynamic: measured.baseline.dynamicEnergy(of: run.sums, evaluator), dynamicTruth: truth.dynamicEnergy, phases: phases,
+            duration: truth.duration, workload: result)
     }
 }
 

@@ -154,21 +154,10 @@ public struct Demo {
         if let metered, let board = session.virtualBoard {
             let m = metered.finish(temperature: Kelvin(report.temperatureKelvin))
             // The ledger between the run's edges, for comparison (the host never reads it during the run).
-            let history = board.markerHistory
-            var ledger: [Phase: Double] = [:]
-            var runLedger: Double?
-            var dynamicLedger: Double?
-            if let first = history.firstIndex(where: { MarkerCode(lines: $0.value).running }),
-               let last = history.lastIndex(where: { !MarkerCode(lines: $0.value).running }), last > first {
-                for k in first..<last {
-                    let phase = MarkerCode(lines: history[k].value).phase
-                    ledger[phase, default: 0] += (history[k + 1].energy - history[k].energy).value
-                }
-                let run = (history[last].energy - history[first].energy).value
-                runLedger = run
-                let idle = board.config.quiescentPower + board.config.mcuSleepPower
-                dynamicLedger = run - (idle * (history[last].time - history[first].time).seconds).value
-            }
+            let truth = LedgerTruth(board: board)
+            let ledger = (truth?.energyByPhase ?? [:]).mapValues(\.value)
+            let runLedger = truth?.energy.value
+            let dynamicLedger = truth?.dynamicEnergy.value
             let levels = 2 * Int(info.adcMaxCode) + 1
             report.measured = MeasuredEnergyReport(
                 m, phases: names, ledger: ledger, runLedger: runLedger, dynamicLedger: dynamicLedger,

@@ -37,7 +37,7 @@ public final class MeteredRun: Sendable {
     /// Prepares a metered run on `board`.
     public init(
         board: VirtualBoard, meter: SimulatedMeterOptions, workspace: URL?, calibrate: CalibrationPolicy = .ifMissing,
-        idle: Seconds = Seconds(0.02), now: Date = Date()
+        procedure: CalibrationProcedure = CalibrationProcedure(), idle: Seconds = Seconds(0.02), now: Date = Date()
     ) async throws {
         let bench = LockstepPowerBench(board: board, meter: meter)
         try bench.connect()
@@ -52,7 +52,7 @@ public final class MeteredRun: Sendable {
             calibratedNow = false
             calibrationPath = nil
         } else {
-            let made = try await CalibrationProcedure().run(on: bench, date: now)
+            let made = try await procedure.run(on: bench, date: now)
             calibration = made
             calibratedNow = true
             calibrationPath = try store?.save(made).path
