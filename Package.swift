@@ -25,10 +25,12 @@ let package = Package(
         .library(name: "LandauerDrivers", targets: ["LandauerDrivers"]),
         .library(name: "LandauerCalibration", targets: ["LandauerCalibration"]),
         .library(name: "LandauerTraining", targets: ["LandauerTraining"]),
+        .library(name: "LandauerStore", targets: ["LandauerStore"]),
         .library(name: "LandauerKit", targets: ["LandauerKit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .target(name: "LandauerFirmware", path: "Firmware/LandauerFirmware", swiftSettings: strict),
@@ -58,9 +60,12 @@ let package = Package(
             resources: [.copy("Resources/digits.csv.gz")],
             swiftSettings: strict),
         .target(
+            name: "LandauerStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+            path: "Sources/LandauerStore", swiftSettings: strict),
+        .target(
             name: "LandauerKit",
             dependencies: [
-                "LandauerFirmware", "LandauerSimulators", "LandauerDrivers", "LandauerCalibration", "LandauerTraining",
+                "LandauerFirmware", "LandauerSimulators", "LandauerDrivers", "LandauerCalibration", "LandauerTraining", "LandauerStore",
             ],
             path: "Sources/LandauerKit", swiftSettings: strict),
         .executableTarget(
@@ -92,6 +97,9 @@ let package = Package(
             name: "LandauerTrainingTests",
             dependencies: ["LandauerTraining", "LandauerFirmware", "LandauerSimulators", "LandauerDrivers", "LandauerKit"],
             path: "Tests/LandauerTrainingTests", swiftSettings: strict),
+        .testTarget(
+            name: "LandauerStoreTests", dependencies: ["LandauerStore"],
+            path: "Tests/LandauerStoreTests", swiftSettings: strict),
         .testTarget(
             name: "LandauerKitTests", dependencies: ["LandauerKit", "LandauerCalibration", "LandauerTraining", "landauer"],
             path: "Tests/LandauerKitTests", swiftSettings: strict),
