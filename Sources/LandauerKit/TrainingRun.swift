@@ -2,6 +2,7 @@ import Foundation
 import LandauerCalibration
 import LandauerDrivers
 import LandauerFirmware
+import LandauerStore
 import LandauerTraining
 
 /// `landauer train`: a board session, a data set, a network on the board's tiles, EqProp.
@@ -24,6 +25,8 @@ public struct TrainingRun: Sendable {
         public var checkpoint: URL?
         /// A checkpoint to go on from, if given.
         public var resume: URL?
+        /// The run store the run is recorded in (nil: none).
+        public var store: String? = RunStore.defaultPath()
         /// When resuming: program the board to the checkpoint's conductances first (another board,
         /// or a virtual board in a new process); otherwise the board must still hold them.
         public var reprogram = false
@@ -34,6 +37,8 @@ public struct TrainingRun: Sendable {
 
     /// What a run reports.
     public struct Report: Codable, Sendable {
+        /// The run's id in the store, when it was recorded.
+        public var runId: String?
         public var board: String
         public var boardSerial: String
         public var network: String
@@ -83,13 +88,53 @@ public struct TrainingRun: Sendable {
         return w
     }
 
-    /// Runs it; `progress` sees each epoch's result, and (done, of) samples within an epoch.
+    /// The configuration as the store keeps it.
+    struct Configuration: Encodable {
+        var board: String, network: String, data: String, splitSeed: UInt64, epochs: Int, batchSize: Int, seed: UInt64
+        var freeSteps: Int, nudgedSteps: Int, beta: Float, estimator: String, learningRates: [Float], learningRateDecay: Float
+        var scheme: String, remedy: String, siemensPerWeight: Double, pulseAmplitude: Double, pulseWidthNanoseconds: UInt32
+        var resume: String?, reprogram: Bool
+    }
+
+    var configurationJSON: String {
+        let t = options.trainer, e = t.eqprop, s = options.synapses
+        let c = Configuration(
+            board: options.board, network: options.network.description, data: options.data, splitSeed: options.splitSeed, epochs: t.epochs,
+            batchSize: t.batchSize, seed: t.seed, freeSteps: e.freeSteps, nudgedSteps: e.nudgedSteps, beta: e.beta, estimator: e.estimator.rawValue,
+            learningRates: e.learningRates, learningRateDecay: t.learningRateDecay, scheme: s.scheme.rawValue, remedy: s.remedy.rawValue,
+            siemensPerWeight: s.siemensPerWeight, pulseAmplitude: s.pulseAmplitude, pulseWidthNanoseconds: s.pulseWidthNanoseconds,
+            resume: options.resume?.path, reprogram: options.reprogram)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? encoder.encode(c)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+
+    /// Runs it, recorded in the store; a failure ends the run as failed (and is rethrown).
     public func run(progress: @escaping @Sendable (EqPropTrainer.EpochResult?, Int, Int) -> Void = { _, _, _ in }) async throws -> Report {
+        let store = try options.store.map { try RunStore(path: $0) }
+        let record = RunRecord(
+            name: "train \(options.network) on \(options.data)", kind: .train, toolkitVersion: LandauerVersion.string,
+            gitCommit: LandauerVersion.gitCommit, seed: options.trainer.seed, configuration: configurationJSON)
+        try store?.begin(record)
+        do {
+            var report = try await train(store: store, runId: record.id, progress: progress)
+            report.runId = store == nil ? nil : record.id
+            try store?.finish(record.id, status: .completed, exitStatus: 0)
+            return report
+        } catch {
+            try? store?.record(RunEvent(runId: record.id, kind: "error", message: "\(error)"))
+            try? store?.finish(record.id, status: .failed, exitStatus: 1)
+            throw error
+        }
+    }
+
+    func train(store: RunStore?, runId: String, progress: @escaping @Sendable (EqPropTrainer.EpochResult?, Int, Int) -> Void) async throws -> Report {
         let started = ContinuousClock.now
         let (train, test) = try Self.data(options.data, splitSeed: options.splitSeed)
         let session = try BoardConnection.open(options.board)
         let info = try await session.client.hello()
         let warnings = Self.resolutionWarnings(info, network: options.network, synapses: options.synapses)
+        for w in warnings { try store?.record(RunEvent(runId: runId, kind: "warning", message: w)) }
         let engine = try await BoardSynapses(client: session.client, shape: options.network, settings: options.synapses, seed: options.trainer.seed)
         let trainer = EqPropTrainer(engine: engine, client: session.client, settings: options.trainer)
         var initial = UpdateTally()
@@ -105,6 +150,11 @@ public struct TrainingRun: Sendable {
             progress(result, done, of)
         } afterEpoch: {
             if let checkpoint { try await trainer.checkpoint(engine).write(to: checkpoint) }
+            if let store, let r = trainer.history.last {
+                try store.record(EpochMetric(
+                    runId: runId, epoch: r.epoch, trainAccuracy: r.trainAccuracy, trainCost: r.trainCost, testAccuracy: r.testAccuracy,
+                    samplesPerSecond: r.samplesPerSecond))
+            }
         }
         await session.client.close()
         let elapsed = ContinuousClock.now - started

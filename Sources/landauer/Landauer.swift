@@ -3,6 +3,7 @@ import Foundation
 import LandauerCalibration
 import LandauerFirmware
 import LandauerKit
+import LandauerStore
 import LandauerTraining
 
 @main
@@ -11,7 +12,7 @@ struct Landauer: AsyncParsableCommand {
         commandName: "landauer",
         abstract: "Measure what learning costs in energy, on a memristor bench or its simulator.",
         version: LandauerVersion.string,
-        subcommands: [Demo.self, Train.self, Calibrate.self, Devices.self, Sim.self])
+        subcommands: [Demo.self, Train.self, Runs.self, Show.self, Calibrate.self, Devices.self, Sim.self])
 }
 
 /// Options shared by commands that talk to a board.
@@ -249,6 +250,8 @@ struct Train: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Write a checkpoint here after every epoch.", valueName: "file")) var checkpoint: String?
     @Option(help: ArgumentHelp("Go on from this checkpoint (to --epochs in all).", valueName: "file")) var resume: String?
     @Flag(help: "With --resume: program the board to the checkpoint's conductances first (another board, or a virtual board in a new process).") var reprogram = false
+    @Option(help: ArgumentHelp("The run store the run is recorded in.", valueName: "path")) var store = RunStore.defaultPath()
+    @Flag(name: .customLong("no-store"), help: "Do not record the run.") var noStore = false
     @Flag(help: "Print the report as one JSON object.") var json = false
 
     func validate() throws {
@@ -290,6 +293,7 @@ struct Train: AsyncParsableCommand {
         options.checkpoint = checkpoint.map { URL(fileURLWithPath: $0) }
         options.resume = resume.map { URL(fileURLWithPath: $0) }
         options.reprogram = reprogram
+        options.store = noStore ? nil : store
         let total = epochs
         let interactive = isatty(2) != 0
         let clock = ProgressClock()
@@ -346,6 +350,70 @@ final class ProgressClock: @unchecked Sendable {
         epoch = r.epoch + 1
         lastAccuracy = r.testAccuracy
         started = ContinuousClock.now
+    }
+}
+
+struct Runs: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the runs in the store, newest first.")
+    @Option(help: ArgumentHelp("The run store.", valueName: "path")) var store = RunStore.defaultPath()
+    @Flag(help: "Print one JSON object.") var json = false
+
+    struct Listing: Encodable { var runs: [RunRecord] }
+
+    func run() async throws {
+        do {
+            guard FileManager.default.fileExists(atPath: store) else {
+                throw ValidationError("no run store at \(store): runs are recorded by `landauer train` (or give --store PATH)")
+            }
+            let runs = try RunStore(path: store).runs()
+            if json { try printJSON(Listing(runs: runs)); return }
+            if runs.isEmpty { print("No runs in \(store).") }
+            for r in runs {
+                print("\(r.id.prefix(8))  \(r.startedAt)  \(r.status.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)) \(r.kind.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(r.name)")
+            }
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            throw failing(error)
+        }
+    }
+}
+
+struct Show: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show one run: provenance, configuration, epochs and events.")
+    @Argument(help: "The run's id, or its first characters (at least 4).") var runId: String
+    @Option(help: ArgumentHelp("The run store.", valueName: "path")) var store = RunStore.defaultPath()
+    @Flag(help: "Print one JSON object.") var json = false
+
+    struct Detail: Encodable {
+        var run: RunRecord
+        var epochs: [EpochMetric]
+        var events: [RunEvent]
+    }
+
+    func run() async throws {
+        do {
+            guard FileManager.default.fileExists(atPath: store) else { throw ValidationError("no run store at \(store)") }
+            let s = try RunStore(path: store)
+            let r = try s.run(runId)
+            let detail = Detail(run: r, epochs: try s.epochs(of: r.id), events: try s.events(of: r.id))
+            if json { try printJSON(detail); return }
+            var lines = ["run \(r.id)  \(r.kind.rawValue)  \(r.name)"]
+            lines.append("  status      \(r.status.rawValue)\(r.exitStatus.map { " (exit \($0))" } ?? "")")
+            lines.append("  started     \(r.startedAt)\(r.endedAt.map { ", ended \($0)" } ?? "")")
+            lines.append("  provenance  landauer \(r.toolkitVersion)\(r.gitCommit.map { " (\($0.prefix(12)))" } ?? ""), \(r.host), \(r.operatingSystem)")
+            lines.append("  seed        \(r.seed.map(String.init) ?? "-")")
+            lines.append("  config      \(r.configuration)")
+            for e in detail.epochs {
+                lines.append("  epoch \(e.epoch + 1)  train \(Train.percent(e.trainAccuracy))  test \(Train.percent(e.testAccuracy))  \(Int(e.samplesPerSecond)) samples/s")
+            }
+            for e in detail.events { lines.append("  \(e.time)  \(e.kind): \(e.message)") }
+            print(lines.joined(separator: "\n"))
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            throw failing(error)
+        }
     }
 }
 

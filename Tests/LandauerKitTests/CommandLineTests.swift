@@ -1,6 +1,7 @@
 import Foundation
 import LandauerCalibration
 import LandauerKit
+import LandauerStore
 import LandauerTraining
 import Testing
 
@@ -211,7 +212,7 @@ struct TrainCommandTests {
     func xor() throws {
         let r = try Landauer.run(
             "train", "--board", "sim:?profile=ideal&adc-range=0.05", "--data", "xor", "--network", "2-8-2", "--batch", "4",
-            "--epochs", "40", "--lr-decay", "1", "--siemens-per-weight", "4e-6", "--json")
+            "--epochs", "40", "--lr-decay", "1", "--siemens-per-weight", "4e-6", "--json", "--no-store")
         #expect(r.status == 0, "\(r.stderr)")
         let report = try JSONDecoder().decode(TrainingRun.Report.self, from: Data(r.stdout.utf8))
         #expect(report.epochs.count == 40)
@@ -226,7 +227,7 @@ struct TrainCommandTests {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("ckpt-\(UUID().uuidString).json").path
         defer { try? FileManager.default.removeItem(atPath: file) }
         let common = ["train", "--board", "sim:?profile=ideal&adc-range=0.05", "--data", "xor", "--network", "2-8-2", "--batch", "4",
-                      "--lr-decay", "1", "--siemens-per-weight", "4e-6", "--json", "--checkpoint", file]
+                      "--lr-decay", "1", "--siemens-per-weight", "4e-6", "--json", "--checkpoint", file, "--no-store"]
         let first = try Landauer.run(common + ["--epochs", "3"])
         #expect(first.status == 0, "\(first.stderr)")
         let a = try JSONDecoder().decode(TrainingRun.Report.self, from: Data(first.stdout.utf8))
@@ -245,19 +246,67 @@ struct TrainCommandTests {
 
     @Test("a board whose output range is too coarse for training is named in a warning")
     func coarseRange() throws {
-        let coarse = try Landauer.run("train", "--board", "sim", "--data", "xor", "--network", "2-8-2", "--epochs", "1", "--json")
+        let coarse = try Landauer.run("train", "--board", "sim", "--data", "xor", "--network", "2-8-2", "--epochs", "1", "--json", "--no-store")
         #expect(coarse.status == 0, "\(coarse.stderr)")
         let report = try JSONDecoder().decode(TrainingRun.Report.self, from: Data(coarse.stdout.utf8))
         #expect(report.warnings.contains { $0.contains("too coarse") && $0.contains("adc-range=0.05") }, "\(report.warnings)")
-        let fine = try Landauer.run("train", "--data", "xor", "--network", "2-8-2", "--epochs", "1", "--json")
+        let fine = try Landauer.run("train", "--data", "xor", "--network", "2-8-2", "--epochs", "1", "--json", "--no-store")
         #expect(try JSONDecoder().decode(TrainingRun.Report.self, from: Data(fine.stdout.utf8)).warnings.isEmpty)
+    }
+
+    @Test("a training run is recorded in the store; runs and show list it; kill -9 leaves a sound store with every finished epoch")
+    func store() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ws-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("landauer.sqlite").path
+        let common = ["--data", "xor", "--network", "2-8-2", "--batch", "4", "--siemens-per-weight", "4e-6", "--store", path]
+        let done = try Landauer.run(["train", "--epochs", "3", "--json"] + common)
+        #expect(done.status == 0, "\(done.stderr)")
+        let report = try JSONDecoder().decode(TrainingRun.Report.self, from: Data(done.stdout.utf8))
+        let id = try #require(report.runId)
+        let listed = try Landauer.run("runs", "--store", path)
+        #expect(listed.stdout.contains(String(id.prefix(8))) && listed.stdout.contains("completed"), "\(listed.stdout)")
+        let shown = try Landauer.run("show", String(id.prefix(8)), "--store", path)
+        #expect(shown.stdout.contains("epoch 3") && shown.stdout.contains("status      completed (exit 0)"), "\(shown.stdout)")
+        #expect(shown.stdout.contains("\"network\":\"2-8-2\""))
+        let missing = try Landauer.run("show", "ffffffff", "--store", path)
+        #expect(missing.status != 0 && missing.stderr.contains("no run ffffffff"))
+
+        // kill -9 in the middle of a long run.
+        let p = Process()
+        p.executableURL = Landauer.executable
+        p.arguments = ["train", "--epochs", "100000", "--lr-decay", "1"] + common
+        p.standardOutput = Pipe()
+        p.standardError = Pipe()
+        try p.run()
+        let store = try RunStore(path: path)
+        var epochs = 0
+        var victim: String?
+        for _ in 0..<600 {  // up to 60 s: a debug build on a busy machine
+            try await Task.sleep(for: .milliseconds(100))
+            victim = try store.runs().first { $0.status == .running }?.id
+            if let victim { epochs = try store.epochs(of: victim).count }
+            if epochs >= 3 { break }
+        }
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        let id2 = try #require(victim)
+        #expect(epochs >= 3)
+        let after = try RunStore(path: path)
+        #expect(try after.integrityCheck() == "ok")
+        #expect(try after.run(id2).status == .interrupted)
+        let kept = try after.epochs(of: id2)
+        #expect(kept.count >= epochs)
+        #expect(kept.map(\.epoch) == Array(0..<kept.count))
+        #expect(try after.run(id).status == .completed)
     }
 
     @Test("bad training options are refused with a message")
     func badOptions() throws {
         for (args, needle) in [(["--network", "64x32"], "--network"), (["--estimator", "sideways"], "--estimator"),
                                (["--lr", "0.5,-1"], "--lr"), (["--update", "sideways"], "--update"), (["--data", "cifar"], "unknown data set")] {
-            let r = try Landauer.run(["train", "--epochs", "1"] + args)
+            let r = try Landauer.run(["train", "--epochs", "1", "--no-store"] + args)
             #expect(r.status != 0, "\(args)")
             #expect(r.stderr.contains(needle), "\(args): \(r.stderr)")
         }
