@@ -3,6 +3,7 @@ import LandauerCalibration
 import LandauerDrivers
 import LandauerFirmware
 import LandauerSimulators
+import Synchronization
 
 /// A run measured by a meter on the virtual bench, from the idle stretch before it to the idle
 /// stretch after: the calibration it cites, the trace cut into marker windows, the baseline.
@@ -33,6 +34,9 @@ public final class MeteredRun: Sendable {
     public let calibrationPath: String?
     let before: RangeSums
     let idle: Seconds
+    /// The windows so far: samples are fed as they are collected, so a long run never waits for
+    /// more of the board's supply waveform than it keeps.
+    let attribution = Mutex(MarkerAttribution())
 
     /// Prepares a metered run on `board`.
     public init(
@@ -66,14 +70,33 @@ public final class MeteredRun: Sendable {
         self.idle = idle
     }
 
+    /// Feeds the samples the meter has taken since the last call to the windows. Call it now and
+    /// then during a long run (after every epoch): the board keeps only a few seconds of waveform.
+    public func collect() {
+        // Two samples' worth of board time, so a marker edge just set is inside the samples taken.
+        bench.board.advance(by: Seconds(2e-5))
+        let samples = bench.collect()
+        attribution.withLock { samples.feed(&$0) }
+    }
+
+    /// The windows closed so far.
+    public var windowsSoFar: [EnergyWindow] { attribution.withLock { $0.windows } }
+
+    /// The evaluator the run's energies come from.
+    public var evaluator: EnergyEvaluator {
+        EnergyEvaluator(voltage: bench.board.config.supplyVoltage, period: Seconds(1e-5), calibration: calibration)
+    }
+
     /// Collects the run's trace and the idle stretch after it, and evaluates the windows.
     public func finish(temperature: Kelvin) -> MeasuredEnergy {
-        var attribution = MarkerAttribution()
-        bench.collect().feed(&attribution)
+        collect()
         bench.board.advance(by: idle)
         let tail = bench.collect()
-        tail.feed(&attribution)
-        attribution.finish()
+        let attribution = self.attribution.withLock { a -> MarkerAttribution in
+            tail.feed(&a)
+            a.finish()
+            return a
+        }
         let evaluator = EnergyEvaluator(voltage: bench.board.config.supplyVoltage, period: Seconds(1e-5), calibration: calibration)
         let baseline = Baseline(before: before, after: tail.sums { !MarkerCode(lines: $0).running })
         return MeasuredEnergy(

@@ -25,6 +25,11 @@ public struct TrainingRun: Sendable {
         public var checkpoint: URL?
         /// A checkpoint to go on from, if given.
         public var resume: URL?
+        /// The meter on a virtual board: `none`, or `sim`/`sim:?…` (a virtual PPK2 calibrated against
+        /// its reference loads; the workspace's calibration is cited, or made when missing).
+        public var meter = "none"
+        /// The workspace whose calibrations/ a metered run cites.
+        public var workspace = URL(fileURLWithPath: ".")
         /// The run store the run is recorded in (nil: none).
         public var store: String? = RunStore.defaultPath()
         /// When resuming: program the board to the checkpoint's conductances first (another board,
@@ -54,6 +59,8 @@ public struct TrainingRun: Sendable {
         public var wallSeconds: Double
         /// What the user should know (a coarse output range, …).
         public var warnings: [String] = []
+        /// The energy the meter measured, calibrated, when the run was metered.
+        public var measured: MeasuredEnergyReport?
         public var finalTestAccuracy: Double { epochs.last?.testAccuracy ?? 0 }
     }
 
@@ -86,6 +93,23 @@ public struct TrainingRun: Sendable {
             }
         }
         return w
+    }
+
+    /// The energy of each phase of `epoch`, from the windows closed so far.
+    static func energies(_ metered: MeteredRun, epoch: Int, runId: String) -> [EnergyRecord] {
+        let evaluator = metered.evaluator
+        var byPhase: [Phase: (sums: RangeSums, length: Double)] = [:]
+        for w in metered.windowsSoFar where w.kind == .phase && w.epoch == epoch {
+            guard let phase = w.phase else { continue }
+            let old = byPhase[phase] ?? (RangeSums(), 0)
+            byPhase[phase] = (RangeSums.combine(old.sums, w.sums, k: 1), old.length + w.length)
+        }
+        return byPhase.sorted { $0.key.rawValue < $1.key.rawValue }.map { phase, v in
+            let f = evaluator.energy(v.sums)
+            return EnergyRecord(
+                runId: runId, epoch: epoch, phase: phase.description, joules: f.value.value, expandedUncertaintyJoules: f.budget.expanded,
+                samples: f.samples, missingSamples: f.missingSamples, seconds: v.length * 1e-5)
+        }
     }
 
     /// The configuration as the store keeps it.
@@ -132,6 +156,13 @@ public struct TrainingRun: Sendable {
         let started = ContinuousClock.now
         let (train, test) = try Self.data(options.data, splitSeed: options.splitSeed)
         let session = try BoardConnection.open(options.board)
+        var metered: MeteredRun?
+        if options.meter != "none" {
+            guard let board = session.virtualBoard else {
+                throw TrainingError.badSettings("--meter sim measures a virtual board; a real board's meter is not driven by train yet")
+            }
+            metered = try await MeteredRun(board: board, meter: try SimulatedMeterOptions(parsing: options.meter), workspace: options.workspace)
+        }
         let info = try await session.client.hello()
         let warnings = Self.resolutionWarnings(info, network: options.network, synapses: options.synapses)
         for w in warnings { try store?.record(RunEvent(runId: runId, kind: "warning", message: w)) }
@@ -155,6 +186,24 @@ public struct TrainingRun: Sendable {
                     runId: runId, epoch: r.epoch, trainAccuracy: r.trainAccuracy, trainCost: r.trainCost, testAccuracy: r.testAccuracy,
                     samplesPerSecond: r.samplesPerSecond))
             }
+            if let metered, let r = trainer.history.last {
+                metered.collect()
+                let energies = Self.energies(metered, epoch: r.epoch, runId: runId)
+                try store?.record(energies)
+            }
+        }
+        var measured: MeasuredEnergyReport?
+        if let metered, let board = session.virtualBoard {
+            let temperature = try await session.client.temperature().temperature
+            let m = metered.finish(temperature: temperature)
+            let truth = LedgerTruth(board: board)
+            let classes = options.network.layers[options.network.layers.count - 1]
+            let readouts = trainer.history.count * test.count
+            measured = MeasuredEnergyReport(
+                m, phases: [(.free, "free"), (.nudged, "nudged"), (.update, "update"), (.readout, "readout")],
+                ledger: (truth?.energyByPhase ?? [:]).mapValues(\.value), runLedger: truth?.energy.value, dynamicLedger: truth?.dynamicEnergy.value,
+                bits: [(.readout, BitCount.readout(samples: readouts, classes: classes)),
+                       (.update, BitCount.writtenByUpdates(trainer.counters[.update]?.pulses ?? 0, levelsPerUpdate: 2))])
         }
         await session.client.close()
         let elapsed = ContinuousClock.now - started
@@ -163,6 +212,7 @@ public struct TrainingRun: Sendable {
             data: options.data, trainSamples: train.count, testSamples: test.count, epochs: trainer.history,
             counters: Dictionary(uniqueKeysWithValues: trainer.counters.map { ($0.key.description, $0.value) }),
             initialPulses: initial.pulses, pulseStepSiemens: [engine.step.up, engine.step.down],
-            wallSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18, warnings: warnings)
+            wallSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18, warnings: warnings,
+            measured: measured)
     }
 }

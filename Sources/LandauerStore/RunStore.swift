@@ -110,6 +110,34 @@ public struct EpochMetric: Codable, Sendable, Equatable, FetchableRecord, Persis
     }
 }
 
+/// Calibrated energy of one kind of phase in one epoch of a run (all its windows together).
+public struct EnergyRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "energyWindow"
+    public var runId: String
+    public var epoch: Int
+    /// free, nudged, update, readout, …
+    public var phase: String
+    public var joules: Double
+    /// Expanded uncertainty, k = 2.
+    public var expandedUncertaintyJoules: Double
+    /// Samples the figure rests on, and samples missing (gaps; never filled in).
+    public var samples: Double
+    public var missingSamples: Double
+    /// Duration in seconds.
+    public var seconds: Double
+
+    public init(runId: String, epoch: Int, phase: String, joules: Double, expandedUncertaintyJoules: Double, samples: Double, missingSamples: Double, seconds: Double) {
+        self.runId = runId
+        self.epoch = epoch
+        self.phase = phase
+        self.joules = joules
+        self.expandedUncertaintyJoules = expandedUncertaintyJoules
+        self.samples = samples
+        self.missingSamples = missingSamples
+        self.seconds = seconds
+    }
+}
+
 /// Why the store cannot do what was asked.
 public enum RunStoreError: Error, CustomStringConvertible {
     case cannotOpen(path: String, reason: String)
@@ -199,6 +227,19 @@ public final class RunStore: Sendable {
                 t.primaryKey(["runId", "epoch"])
             }
         }
+        m.registerMigration("v2: energy per phase and epoch") { db in
+            try db.create(table: "energyWindow") { t in
+                t.column("runId", .text).notNull().references("run", onDelete: .cascade)
+                t.column("epoch", .integer).notNull()
+                t.column("phase", .text).notNull()
+                t.column("joules", .double).notNull()
+                t.column("expandedUncertaintyJoules", .double).notNull()
+                t.column("samples", .double).notNull()
+                t.column("missingSamples", .double).notNull()
+                t.column("seconds", .double).notNull()
+                t.primaryKey(["runId", "epoch", "phase"])
+            }
+        }
         return m
     }
 
@@ -265,6 +306,17 @@ public final class RunStore: Sendable {
     public func record(_ epoch: EpochMetric) throws {
         log("epoch", epoch)
         try write { try epoch.insert($0) }
+    }
+
+    /// Records the energy of the phases of one epoch, in one transaction.
+    public func record(_ energies: [EnergyRecord]) throws {
+        for e in energies { log("energy", e) }
+        try write { db in for e in energies { try e.insert(db) } }
+    }
+
+    /// A run's energy records, by epoch then phase.
+    public func energies(of id: String) throws -> [EnergyRecord] {
+        try read { try EnergyRecord.filter(Column("runId") == id).order(Column("epoch"), Column("phase")).fetchAll($0) }
     }
 
     /// Ends a run.

@@ -235,6 +235,8 @@ public final class EqPropTrainer: @unchecked Sendable {
             let elapsed = ContinuousClock.now - started
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
             let accuracy = try await evaluate(test, epoch: epoch)
+            // Close the readout window: the board idles (run line still high) until the next epoch.
+            try await mark(.idle, epoch: epoch, batch: 0)
             let result = EpochResult(
                 epoch: epoch, trainAccuracy: Double(correct) / Double(train.count), trainCost: cost / Double(train.count),
                 testAccuracy: accuracy, samplesPerSecond: Double(train.count) / max(seconds, 1e-9))

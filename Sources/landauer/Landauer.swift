@@ -251,6 +251,8 @@ struct Train: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Go on from this checkpoint (to --epochs in all).", valueName: "file")) var resume: String?
     @Flag(help: "With --resume: program the board to the checkpoint's conductances first (another board, or a virtual board in a new process).") var reprogram = false
     @Option(help: ArgumentHelp("The run store the run is recorded in.", valueName: "path")) var store = RunStore.defaultPath()
+    @Option(help: ArgumentHelp("Meter on a virtual board: none, or sim / sim:?… (a virtual PPK2, calibrated; energy per phase and epoch is recorded).", valueName: "connection")) var meter = "none"
+    @Option(help: ArgumentHelp("Workspace folder whose calibrations/ a metered run cites.", valueName: "path")) var workspace = "."
     @Flag(name: .customLong("no-store"), help: "Do not record the run.") var noStore = false
     @Flag(help: "Print the report as one JSON object.") var json = false
 
@@ -294,6 +296,8 @@ struct Train: AsyncParsableCommand {
         options.resume = resume.map { URL(fileURLWithPath: $0) }
         options.reprogram = reprogram
         options.store = noStore ? nil : store
+        options.meter = meter
+        options.workspace = URL(fileURLWithPath: workspace)
         let total = epochs
         let interactive = isatty(2) != 0
         let clock = ProgressClock()
@@ -329,6 +333,7 @@ struct Train: AsyncParsableCommand {
             lines.append("  \(phase.padding(toLength: 8, withPad: " ", startingAt: 0)) \(c.vectorReads) vector reads, \(c.pulses) pulses in \(c.requests) requests")
         }
         for w in r.warnings { lines.append("  warning: \(w)") }
+        if let m = r.measured { lines.append(m.text) }
         return lines.joined(separator: "\n")
     }
 }
@@ -388,6 +393,7 @@ struct Show: AsyncParsableCommand {
     struct Detail: Encodable {
         var run: RunRecord
         var epochs: [EpochMetric]
+        var energies: [EnergyRecord]
         var events: [RunEvent]
     }
 
@@ -396,7 +402,7 @@ struct Show: AsyncParsableCommand {
             guard FileManager.default.fileExists(atPath: store) else { throw ValidationError("no run store at \(store)") }
             let s = try RunStore(path: store)
             let r = try s.run(runId)
-            let detail = Detail(run: r, epochs: try s.epochs(of: r.id), events: try s.events(of: r.id))
+            let detail = Detail(run: r, epochs: try s.epochs(of: r.id), energies: try s.energies(of: r.id), events: try s.events(of: r.id))
             if json { try printJSON(detail); return }
             var lines = ["run \(r.id)  \(r.kind.rawValue)  \(r.name)"]
             lines.append("  status      \(r.status.rawValue)\(r.exitStatus.map { " (exit \($0))" } ?? "")")
@@ -406,6 +412,9 @@ struct Show: AsyncParsableCommand {
             lines.append("  config      \(r.configuration)")
             for e in detail.epochs {
                 lines.append("  epoch \(e.epoch + 1)  train \(Train.percent(e.trainAccuracy))  test \(Train.percent(e.testAccuracy))  \(Int(e.samplesPerSecond)) samples/s")
+            }
+            for e in detail.energies {
+                lines.append("  epoch \(e.epoch + 1)  \(e.phase.padding(toLength: 8, withPad: " ", startingAt: 0)) \(Joules(e.joules).formatted(significantDigits: 5)) ± \(Joules(e.expandedUncertaintyJoules).formatted(significantDigits: 2)) (k = 2) in \(Seconds(e.seconds).formatted())\(e.missingSamples > 0 ? ", \(Int(e.missingSamples)) samples missing" : "")")
             }
             for e in detail.events { lines.append("  \(e.time)  \(e.kind): \(e.message)") }
             print(lines.joined(separator: "\n"))

@@ -302,6 +302,32 @@ struct TrainCommandTests {
         #expect(try after.run(id).status == .completed)
     }
 
+    @Test("a metered run records calibrated energy per phase and epoch, close to the ledger")
+    func metered() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ws-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("landauer.sqlite").path
+        let r = try Landauer.run(
+            "train", "--data", "xor", "--network", "2-8-2", "--batch", "4", "--epochs", "3", "--meter", "sim", "--workspace", dir.path,
+            "--store", path, "--json")
+        #expect(r.status == 0, "\(r.stderr)")
+        let report = try JSONDecoder().decode(TrainingRun.Report.self, from: Data(r.stdout.utf8))
+        let measured = try #require(report.measured)
+        let run = try #require(measured.run)
+        #expect(abs(run.joules / (run.ledgerJoules ?? 0) - 1) <= 0.005)
+        #expect(measured.calibratedNow && measured.warnings.isEmpty, "\(measured.warnings)")
+        for p in measured.phases where p.name != "update" {  // the update phases here are shorter than 1 ms
+            #expect(abs(p.joules / (p.ledgerJoules ?? 0) - 1) <= 0.02, "\(p.name)")
+        }
+        let energies = try RunStore(path: path).energies(of: try #require(report.runId))
+        #expect(energies.count == 3 * 4, "\(energies.map { "\($0.epoch) \($0.phase)" })")
+        #expect(Set(energies.map(\.phase)) == ["free", "nudged", "update", "readout"])
+        #expect(energies.allSatisfy { $0.joules > 0 && $0.expandedUncertaintyJoules > 0 && $0.missingSamples == 0 })
+        let shown = try Landauer.run("show", String(report.runId!.prefix(8)), "--store", path)
+        #expect(shown.stdout.contains("epoch 3  readout"), "\(shown.stdout)")
+    }
+
     @Test("bad training options are refused with a message")
     func badOptions() throws {
         for (args, needle) in [(["--network", "64x32"], "--network"), (["--estimator", "sideways"], "--estimator"),
