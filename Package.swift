@@ -60,7 +60,7 @@ let package = Package(
             resources: [.copy("Resources/digits.csv.gz")],
             swiftSettings: strict),
         .target(
-            name: "LandauerStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+            name: "LandauerStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift"), "CZlib"],
             path: "Sources/LandauerStore", swiftSettings: strict),
         .target(
             name: "LandauerKit",
@@ -77,7 +77,7 @@ let package = Package(
         .executableTarget(
             name: "landauer-bench",
             dependencies: [
-                "LandauerKit", "LandauerTraining", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "LandauerKit", "LandauerTraining", "LandauerStore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/landauer-bench", swiftSettings: strict),
         .testTarget(

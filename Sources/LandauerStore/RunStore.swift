@@ -240,6 +240,28 @@ public final class RunStore: Sendable {
                 t.primaryKey(["runId", "epoch", "phase"])
             }
         }
+        m.registerMigration("v3: traces") { db in
+            try db.create(table: "traceChunk") { t in
+                t.column("runId", .text).notNull().references("run", onDelete: .cascade)
+                t.column("stream", .text).notNull()
+                t.column("chunk", .integer).notNull()
+                t.column("firstSample", .integer).notNull()
+                t.column("sampleCount", .integer).notNull()
+                t.column("data", .blob).notNull()
+                t.primaryKey(["runId", "stream", "chunk"])
+            }
+            try db.create(table: "traceSummary") { t in
+                t.column("runId", .text).notNull().references("run", onDelete: .cascade)
+                t.column("stream", .text).notNull()
+                t.column("level", .integer).notNull()
+                t.column("bucket", .integer).notNull()
+                t.column("sampleCount", .integer).notNull()
+                t.column("minimum", .double).notNull()
+                t.column("maximum", .double).notNull()
+                t.column("mean", .double).notNull()
+                t.primaryKey(["runId", "stream", "level", "bucket"])
+            }
+        }
         return m
     }
 

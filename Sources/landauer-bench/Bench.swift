@@ -31,7 +31,7 @@ struct LandauerBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "landauer-bench",
         abstract: "Benchmarks, one JSON object per figure. Build with -c release.",
-        subcommands: [Board.self, PPK2Decode.self, PPK2Stream.self, TrainBench.self])
+        subcommands: [Board.self, PPK2Decode.self, PPK2Stream.self, TrainBench.self, StoreBench.self])
 }
 
 struct Board: AsyncParsableCommand {
