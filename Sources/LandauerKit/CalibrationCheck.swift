@@ -79,7 +79,7 @@ public struct CalibrationCheck: Sendable {
         guard let calibration = metered.calibration else { throw CalibrationError.invalid("the check made no calibration") }
         let client = BoardConnection.inProcessClient(for: board)
         let result = try await workload.run(client)
-        let measured = metered.finish(temperature: config.temperature)
+        let measured = try metered.finish(temperature: config.temperature)
         let attribution = measured.attribution
         let evaluator = measured.evaluator
         let raw = EnergyEvaluator(voltage: config.supplyVoltage, period: Seconds(1e-5), calibration: nil)

@@ -152,7 +152,7 @@ public struct Demo {
                 board: board, phaseNames: Dictionary(uniqueKeysWithValues: names.map { (Int(MarkerCode(phase: $0.0).lines), $0.1) }))
         }
         if let metered, let board = session.virtualBoard {
-            let m = metered.finish(temperature: Kelvin(report.temperatureKelvin))
+            let m = try metered.finish(temperature: Kelvin(report.temperatureKelvin))
             // The ledger between the run's edges, for comparison (the host never reads it during the run).
             let truth = LedgerTruth(board: board)
             let ledger = (truth?.energyByPhase ?? [:]).mapValues(\.value)

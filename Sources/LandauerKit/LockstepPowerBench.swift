@@ -15,6 +15,8 @@ public struct MeterSamples: Sendable, Equatable {
     public var ranges: [UInt8] = []
     /// The logic inputs with each.
     public var logic: [UInt8] = []
+    /// The meter's raw sample words, when it has them (a PPK2's 4-byte words), for the trace store.
+    public var words: [UInt32] = []
 
     /// No samples.
     public init() {}
@@ -83,6 +85,8 @@ public final class LockstepPowerBench: ReferenceLoadMeter, Sendable {
         var nextIndex: Int64 = 0
         /// nil: the board is connected; otherwise a load position (-1: open).
         var position: Int?
+        /// Bytes of a sample word not yet complete.
+        var carry: [UInt8] = []
     }
 
     let state: Mutex<State>
@@ -180,6 +184,12 @@ public final class LockstepPowerBench: ReferenceLoadMeter, Sendable {
         out.raw = decoded.currents.map(\.value)
         out.ranges = decoded.ranges
         out.logic = decoded.logic
+        let all = s.carry + bytes
+        let whole = all.count / 4 * 4
+        out.words = stride(from: 0, to: whole, by: 4).map { k in
+            UInt32(all[k]) | UInt32(all[k + 1]) << 8 | UInt32(all[k + 2]) << 16 | UInt32(all[k + 3]) << 24
+        }
+        s.carry = Array(all[whole...])
         out.indices.reserveCapacity(decoded.count)
         // Counter gaps: each moves the sample clock on by its missing count before its sample.
         var jumps: [(received: UInt64, missing: Int)] = s.decoder.gaps[gapsBefore...].map { ($0.receivedIndex, $0.missing) }

@@ -37,6 +37,13 @@ public final class MeteredRun: Sendable {
     /// The windows so far: samples are fed as they are collected, so a long run never waits for
     /// more of the board's supply waveform than it keeps.
     let attribution = Mutex(MarkerAttribution())
+    /// Where the samples go besides the windows (the run store's traces), if anywhere.
+    let sink: Mutex<(@Sendable (MeterSamples) throws -> Void)?> = Mutex(nil)
+
+    /// Sends every sample collected from now on to `body` as well (e.g. the run store).
+    public func recordSamples(_ body: @escaping @Sendable (MeterSamples) throws -> Void) {
+        sink.withLock { $0 = body }
+    }
 
     /// Prepares a metered run on `board`.
     public init(
@@ -72,11 +79,12 @@ public final class MeteredRun: Sendable {
 
     /// Feeds the samples the meter has taken since the last call to the windows. Call it now and
     /// then during a long run (after every epoch): the board keeps only a few seconds of waveform.
-    public func collect() {
+    public func collect() throws {
         // Two samples' worth of board time, so a marker edge just set is inside the samples taken.
         bench.board.advance(by: Seconds(2e-5))
         let samples = bench.collect()
         attribution.withLock { samples.feed(&$0) }
+        try sink.withLock { try $0?(samples) }
     }
 
     /// The windows closed so far.
@@ -88,8 +96,8 @@ public final class MeteredRun: Sendable {
     }
 
     /// Collects the run's trace and the idle stretch after it, and evaluates the windows.
-    public func finish(temperature: Kelvin) -> MeasuredEnergy {
-        collect()
+    public func finish(temperature: Kelvin) throws -> MeasuredEnergy {
+        try collect()
         bench.board.advance(by: idle)
         let tail = bench.collect()
         let attribution = self.attribution.withLock { a -> MarkerAttribution in

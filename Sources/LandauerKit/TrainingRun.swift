@@ -162,6 +162,22 @@ public struct TrainingRun: Sendable {
                 throw TrainingError.badSettings("--meter sim measures a virtual board; a real board's meter is not driven by train yet")
             }
             metered = try await MeteredRun(board: board, meter: try SimulatedMeterOptions(parsing: options.meter), workspace: options.workspace)
+            if let store {
+                // The trace goes into the store as the meter's raw words, in runs of consecutive samples.
+                let traces = TraceStore(store)
+                metered?.recordSamples { samples in
+                    guard samples.words.count == samples.count else { return }
+                    var start = 0
+                    while start < samples.count {
+                        var end = start + 1
+                        while end < samples.count && samples.indices[end] == samples.indices[end - 1] + 1 { end += 1 }
+                        try traces.append(
+                            runId: runId, stream: "ppk2", firstSample: samples.indices[start], words: Array(samples.words[start..<end]),
+                            currents: samples.raw[start..<end].map(Float.init))
+                        start = end
+                    }
+                }
+            }
         }
         let info = try await session.client.hello()
         let warnings = Self.resolutionWarnings(info, network: options.network, synapses: options.synapses)
@@ -187,7 +203,7 @@ public struct TrainingRun: Sendable {
                     samplesPerSecond: r.samplesPerSecond))
             }
             if let metered, let r = trainer.history.last {
-                metered.collect()
+                try metered.collect()
                 let energies = Self.energies(metered, epoch: r.epoch, runId: runId)
                 try store?.record(energies)
             }
@@ -195,7 +211,7 @@ public struct TrainingRun: Sendable {
         var measured: MeasuredEnergyReport?
         if let metered, let board = session.virtualBoard {
             let temperature = try await session.client.temperature().temperature
-            let m = metered.finish(temperature: temperature)
+            let m = try metered.finish(temperature: temperature)
             let truth = LedgerTruth(board: board)
             let classes = options.network.layers[options.network.layers.count - 1]
             let readouts = trainer.history.count * test.count

@@ -122,6 +122,17 @@ public struct TraceStore: Sendable {
         }
     }
 
+    /// The samples a stream spans, first to last (gaps inside included), or nil when it has none.
+    public func extent(runId: String, stream: String) throws -> Range<Int64>? {
+        try store.read { db in
+            guard let row = try Row.fetchOne(
+                db, sql: "SELECT MIN(firstSample) AS lo, MAX(firstSample + sampleCount) AS hi FROM traceChunk WHERE runId = ? AND stream = ?",
+                arguments: [runId, stream]), let lo: Int64 = row["lo"], let hi: Int64 = row["hi"]
+            else { return nil }
+            return lo..<hi
+        }
+    }
+
     /// Bytes the chunks of a stream take, compressed.
     public func storedBytes(runId: String, stream: String) throws -> Int {
         try store.read { try Int.fetchOne($0, sql: "SELECT COALESCE(SUM(LENGTH(data)), 0) FROM traceChunk WHERE runId = ? AND stream = ?", arguments: [runId, stream]) ?? 0 }

@@ -326,6 +326,18 @@ struct TrainCommandTests {
         #expect(energies.allSatisfy { $0.joules > 0 && $0.expandedUncertaintyJoules > 0 && $0.missingSamples == 0 })
         let shown = try Landauer.run("show", String(report.runId!.prefix(8)), "--store", path)
         #expect(shown.stdout.contains("epoch 3  readout"), "\(shown.stdout)")
+        // The meter's trace is in the store, whole: its summaries count every sample of the run.
+        let traces = TraceStore(try RunStore(path: path))
+        let view = try traces.view(runId: report.runId!, stream: "ppk2", range: 0..<Int64.max / 2, buckets: 1)
+        let counted = view.reduce(0) { $0 + $1.count }
+        #expect(counted > 10_000, "\(counted) samples in the trace")
+        let extent = try #require(try traces.extent(runId: report.runId!, stream: "ppk2"))
+        #expect(Int64(counted) == extent.count)  // no gaps on the in-process link
+        let first = try traces.words(runId: report.runId!, stream: "ppk2", range: extent.lowerBound..<(extent.lowerBound + 100))
+        #expect(first.count == 100)
+        #expect(first.allSatisfy { $0 >> 24 == 0 })  // the idle stretch before the run: no markers
+        let all = try traces.words(runId: report.runId!, stream: "ppk2", range: extent)
+        #expect(all.filter { ($0 >> 24) & 0x20 != 0 }.count > all.count / 2)  // the run line high for most of the trace
     }
 
     @Test("bad training options are refused with a message")
