@@ -228,7 +228,7 @@ public struct TrainingRun: Sendable {
             data: options.data, trainSamples: train.count, testSamples: test.count, epochs: trainer.history,
             counters: Dictionary(uniqueKeysWithValues: trainer.counters.map { ($0.key.description, $0.value) }),
             initialPulses: initial.pulses, pulseStepSiemens: [engine.step.up, engine.step.down],
-            wallSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18, warnings: warnings,
+            wallSeconds: elapsed.inSeconds.value, warnings: warnings,
             measured: measured)
     }
 }

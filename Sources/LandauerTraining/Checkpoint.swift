@@ -96,22 +96,7 @@ extension BoardSynapses {
             throw TrainingError.badSettings("the checkpoint does not describe a \(shape) network")
         }
         step = (c.step[0], c.step[1])
-        var tally = UpdateTally()
-        for _ in 0..<settings.verifyRounds {
-            var pulses: [PulseCommand] = []
-            for l in 0..<shape.weightLayers {
-                let (p, n) = try await readPairs(l)
-                for k in p.indices {
-                    for (side, g, target) in [(DeviceSide.plus, p[k], c.conductances[l][k]), (.minus, n[k], c.reference[l][k])] {
-                        let e = target - g
-                        let count = Int((abs(e) / (e > 0 ? step.up : step.down)).rounded())
-                        if count > 0 { pulses.append(pulse(l, side: side, index: k, polarity: e > 0 ? 1 : -1, count: min(count, 2_000))) }
-                    }
-                }
-            }
-            if pulses.isEmpty { break }
-            tally = tally + (try await send(pulses))
-        }
+        let tally = try await programPairs(plus: c.conductances, minus: c.reference)
         try await restore(c, verify: nil)
         for l in 0..<shape.weightLayers { reference[l] = try await readPairs(l).minus }
         return tally

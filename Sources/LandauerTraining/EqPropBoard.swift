@@ -160,25 +160,35 @@ public final class BoardSynapses: SynapseEngine, @unchecked Sendable {
             }
             for l in 0..<shape.weightLayers { reference[l] = try await readPairs(l).plus }
         }
+        let plusTargets = (0..<shape.weightLayers).map { l in
+            (0..<shape.weightCount(l)).map { reference[l][$0] + Double(weights[l][$0]) * settings.siemensPerWeight }
+        }
+        tally = tally + (try await programPairs(plus: plusTargets, minus: reference))
+        // The reference each pair is measured against is its G⁻ as it ended up.
+        for l in 0..<shape.weightLayers { reference[l] = try await readPairs(l).minus }
+        return tally
+    }
+
+    /// Program-and-verify: up to `verifyRounds` rounds of reading every pair and pulsing each
+    /// device towards its target (G⁺ to `plus`, G⁻ to `minus`, per layer, siemens) by the
+    /// measured step, until no device is a step away.
+    func programPairs(plus: [[Double]], minus: [[Double]]) async throws -> UpdateTally {
+        var tally = UpdateTally()
         for _ in 0..<settings.verifyRounds {
             var pulses: [PulseCommand] = []
             for l in 0..<shape.weightLayers {
                 let (p, n) = try await readPairs(l)
-                for k in 0..<p.count {
-                    let ref = reference[l][k]
-                    let targetPlus = ref + Double(weights[l][k]) * settings.siemensPerWeight
-                    for (side, g, target) in [(DeviceSide.plus, p[k], targetPlus), (.minus, n[k], ref)] {
+                for k in p.indices {
+                    for (side, g, target) in [(DeviceSide.plus, p[k], plus[l][k]), (.minus, n[k], minus[l][k])] {
                         let e = target - g
-                        let c = Int((abs(e) / (e > 0 ? step.up : step.down)).rounded())
-                        if c > 0 { pulses.append(pulse(l, side: side, index: k, polarity: e > 0 ? 1 : -1, count: min(c, 2_000))) }
+                        let count = Int((abs(e) / (e > 0 ? step.up : step.down)).rounded())
+                        if count > 0 { pulses.append(pulse(l, side: side, index: k, polarity: e > 0 ? 1 : -1, count: min(count, 2_000))) }
                     }
                 }
             }
             if pulses.isEmpty { break }
             tally = tally + (try await send(pulses))
         }
-        // The reference each pair is measured against is its G⁻ as it ended up.
-        for l in 0..<shape.weightLayers { reference[l] = try await readPairs(l).minus }
         return tally
     }
 

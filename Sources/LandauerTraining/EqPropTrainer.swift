@@ -233,7 +233,7 @@ public final class EqPropTrainer: @unchecked Sendable {
                 progress(nil, k, order.count)
             }
             let elapsed = ContinuousClock.now - started
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+            let seconds = elapsed.inSeconds.value
             let accuracy = try await evaluate(test, epoch: epoch)
             // Close the readout window: the board idles (run line still high) until the next epoch.
             try await mark(.idle, epoch: epoch, batch: 0)

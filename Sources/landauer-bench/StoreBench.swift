@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import LandauerDrivers
+import LandauerFirmware
 import LandauerStore
 
 /// `landauer-bench store`: trace ingest into the run store and zoomed reads of it.
@@ -24,8 +26,7 @@ struct StoreBench: AsyncParsableCommand {
         let total = traceSeconds * 100_000
         // One batch of PPK2-like words, reused with a shifting pattern: noise of a few counts on a
         // level that moves, range switches, logic lines changing every few thousand samples.
-        var state: UInt64 = 1
-        func next() -> UInt64 { state &+= 0x9E37_79B9_7F4A_7C15; var z = state; z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9; z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB; return z ^ (z >> 31) }
+        var rng = SplitMix64(seed: 1)
         var words = [UInt32](repeating: 0, count: batch)
         var currents = [Float](repeating: 0, count: batch)
         var written = 0
@@ -35,7 +36,7 @@ struct StoreBench: AsyncParsableCommand {
             for i in 0..<n {
                 let t = written + i
                 let range: UInt32 = (t / 50_000) % 4 == 3 ? 2 : 1
-                let adc = UInt32(3_000 + (t / 7_000) % 400 + Int(next() % 7) + (range == 2 ? 2_000 : 0))
+                let adc = UInt32(3_000 + (t / 7_000) % 400 + Int(rng.next() % 7) + (range == 2 ? 2_000 : 0))
                 words[i] = adc | range << 14 | UInt32(t % 64) << 18 | UInt32((t / 3_000) % 8 | 0x20) << 24
                 currents[i] = Float(adc) * (range == 2 ? 1e-5 : 1e-6)
             }
@@ -43,7 +44,7 @@ struct StoreBench: AsyncParsableCommand {
             written += n
         }
         let ingest = ContinuousClock.now - started
-        let ingestSeconds = Double(ingest.components.seconds) + Double(ingest.components.attoseconds) * 1e-18
+        let ingestSeconds = ingest.inSeconds.value
         let bytes = try traces.storedBytes(runId: run.id, stream: "ppk2")
         // The database and its write-ahead log (not yet checkpointed) together.
         let fileBytes = ["", "-wal"].reduce(0) { sum, suffix in
@@ -56,7 +57,7 @@ struct StoreBench: AsyncParsableCommand {
             let t0 = ContinuousClock.now
             buckets = try traces.view(runId: run.id, stream: "ppk2", range: 0..<Int64(total), buckets: 1_000).count
             let d = ContinuousClock.now - t0
-            best = min(best, Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18)
+            best = min(best, d.inSeconds.value)
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]

@@ -347,7 +347,7 @@ final class ProgressClock: @unchecked Sendable {
 
     func rate(done: Int) -> Double {
         let d = ContinuousClock.now - started
-        let seconds = Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+        let seconds = d.inSeconds.value
         return seconds > 0 ? Double(done) / seconds : 0
     }
 
