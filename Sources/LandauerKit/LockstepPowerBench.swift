@@ -167,10 +167,16 @@ public final class LockstepPowerBench: ReferenceLoadMeter, Sendable {
     public func collect() -> MeterSamples {
         state.withLock { s in
             precondition(s.position == nil, "collect() measures the board; call connectBoard() first")
+            let lostBefore = s.ppk2.lostCount
             let bytes = s.ppk2.samples(from: board)
+            // Samples the unit could not measure (the board had discarded their waveform): a gap in the indices.
+            s.nextIndex += Int64(s.ppk2.lostCount - lostBefore)
             return Self.decode(bytes, &s)
         }
     }
+
+    /// Samples lost so far because the board's waveform was drained too rarely (see `VirtualPPK2.lostCount`).
+    public var lostSamples: UInt64 { state.withLock { $0.ppk2.lostCount } }
 
     /// Drops the next `count` samples in the unit (a USB link that cannot keep up): the host sees a counter gap.
     public func dropSamples(_ count: Int) { state.withLock { $0.ppk2.dropSamples(count) } }

@@ -77,11 +77,12 @@ public final class MeteredRun: Sendable {
         self.idle = idle
     }
 
-    /// Feeds the samples the meter has taken since the last call to the windows. Call it now and
-    /// then during a long run (after every epoch): the board keeps only a few seconds of waveform.
-    public func collect() throws {
-        // Two samples' worth of board time, so a marker edge just set is inside the samples taken.
-        bench.board.advance(by: Seconds(2e-5))
+    /// Feeds the samples the meter has taken since the last call to the windows. Call it often
+    /// during a long run (after every batch): the board keeps only a few seconds of waveform, and
+    /// samples over waveform it has discarded are lost (a gap, never filled in). `settle` first lets
+    /// two samples' worth of board time pass, so a marker edge just set is inside the samples taken.
+    public func collect(settle: Bool = true) throws {
+        if settle { bench.board.advance(by: Seconds(2e-5)) }
         let samples = bench.collect()
         attribution.withLock { samples.feed(&$0) }
         try sink.withLock { try $0?(samples) }
@@ -107,9 +108,11 @@ public final class MeteredRun: Sendable {
         }
         let evaluator = EnergyEvaluator(voltage: bench.board.config.supplyVoltage, period: Seconds(1e-5), calibration: calibration)
         let baseline = Baseline(before: before, after: tail.sums { !MarkerCode(lines: $0).running })
-        return MeasuredEnergy(
+        var measured = MeasuredEnergy(
             attribution: attribution, baseline: baseline, evaluator: evaluator, calibration: calibration,
             meter: bench.identity, temperature: temperature, calibratedNow: calibratedNow, calibrationPath: calibrationPath)
+        measured.lostSamples = bench.lostSamples
+        return measured
     }
 }
 
@@ -131,6 +134,8 @@ public struct MeasuredEnergy: Sendable {
     public let calibratedNow: Bool
     /// Where its record is.
     public let calibrationPath: String?
+    /// Samples the meter could not take (the board's waveform was gone): part of the gaps.
+    public var lostSamples: UInt64 = 0
 
     /// The energy of every phase window of `phase` together.
     public func energy(of phase: Phase) -> EnergyFigure { evaluator.energy(attribution.total(phase)) }
@@ -145,6 +150,9 @@ public struct MeasuredEnergy: Sendable {
     public func warnings(at date: Date = Date()) -> [String] {
         var w = calibration?.warnings(at: Seconds(date.timeIntervalSince1970), instrument: meter)
             ?? ["no calibration of \(meter.summary) in the workspace: the meter's own readings are used; run `landauer calibrate`"]
+        if lostSamples > 0 {
+            w.append("\(lostSamples) samples (\(SignificantDigits.format(Double(lostSamples) * 1e-5, digits: 3)) s) were lost because the meter was read too rarely; the energies leave them out and bound them as gaps")
+        }
         for f in [run, dynamic].compactMap({ $0 }) { w += f.warnings }
         var seen = Set<String>()
         return w.filter { seen.insert($0).inserted }

@@ -4,6 +4,7 @@ import LandauerDrivers
 import LandauerFirmware
 import LandauerStore
 import LandauerTraining
+import Synchronization
 
 /// `landauer train`: a board session, a data set, a network on the board's tiles, EqProp.
 public struct TrainingRun: Sendable {
@@ -25,6 +26,9 @@ public struct TrainingRun: Sendable {
         public var checkpoint: URL?
         /// A checkpoint to go on from, if given.
         public var resume: URL?
+        /// A run in the store to go on with (its id or first characters): its configuration and its
+        /// newest checkpoint are taken from the store, and the run goes on under the same id.
+        public var resumeRun: String?
         /// The meter on a virtual board: `none`, or `sim`/`sim:?…` (a virtual PPK2 calibrated against
         /// its reference loads; the workspace's calibration is cited, or made when missing).
         public var meter = "none"
@@ -61,6 +65,8 @@ public struct TrainingRun: Sendable {
         public var warnings: [String] = []
         /// The energy the meter measured, calibrated, when the run was metered.
         public var measured: MeasuredEnergyReport?
+        /// The run's figures (energies, bits, joules per bit, bounds), as the store keeps them.
+        public var figures: [FigureRecord] = []
         public var finalTestAccuracy: Double { epochs.last?.testAccuracy ?? 0 }
     }
 
@@ -113,11 +119,46 @@ public struct TrainingRun: Sendable {
     }
 
     /// The configuration as the store keeps it.
-    struct Configuration: Encodable {
+    struct Configuration: Codable {
         var board: String, network: String, data: String, splitSeed: UInt64, epochs: Int, batchSize: Int, seed: UInt64
         var freeSteps: Int, nudgedSteps: Int, beta: Float, estimator: String, learningRates: [Float], learningRateDecay: Float
         var scheme: String, remedy: String, siemensPerWeight: Double, pulseAmplitude: Double, pulseWidthNanoseconds: UInt32
         var resume: String?, reprogram: Bool
+        var meter: String?
+    }
+
+    /// Options rebuilt from a stored run's configuration (what `--resume RUN` goes on with).
+    public static func options(fromConfiguration json: String, base: Options) throws -> Options {
+        let c: Configuration
+        do { c = try JSONDecoder().decode(Configuration.self, from: Data(json.utf8)) } catch {
+            throw TrainingError.badSettings("the stored run's configuration cannot be read: \(error)")
+        }
+        var o = base
+        guard let shape = NetworkShape(parsing: c.network) else { throw TrainingError.badSettings("the stored network \(c.network) is not valid") }
+        guard let estimator = EqPropSettings.Estimator(rawValue: c.estimator), let scheme = UpdateScheme(rawValue: c.scheme),
+              let remedy = AsymmetryRemedy(rawValue: c.remedy)
+        else { throw TrainingError.badSettings("the stored configuration names an estimator, scheme or remedy this build does not know") }
+        o.board = c.board
+        o.network = shape
+        o.data = c.data
+        o.splitSeed = c.splitSeed
+        o.trainer.epochs = c.epochs
+        o.trainer.batchSize = c.batchSize
+        o.trainer.seed = c.seed
+        o.trainer.eqprop.freeSteps = c.freeSteps
+        o.trainer.eqprop.nudgedSteps = c.nudgedSteps
+        o.trainer.eqprop.beta = c.beta
+        o.trainer.eqprop.estimator = estimator
+        o.trainer.eqprop.learningRates = c.learningRates
+        o.trainer.learningRateDecay = c.learningRateDecay
+        o.synapses.scheme = scheme
+        o.synapses.remedy = remedy
+        o.trainer.rankOneUpdates = scheme == .outerProduct
+        o.synapses.siemensPerWeight = c.siemensPerWeight
+        o.synapses.pulseAmplitude = c.pulseAmplitude
+        o.synapses.pulseWidthNanoseconds = c.pulseWidthNanoseconds
+        o.meter = c.meter ?? "none"
+        return o
     }
 
     var configurationJSON: String {
@@ -127,108 +168,190 @@ public struct TrainingRun: Sendable {
             batchSize: t.batchSize, seed: t.seed, freeSteps: e.freeSteps, nudgedSteps: e.nudgedSteps, beta: e.beta, estimator: e.estimator.rawValue,
             learningRates: e.learningRates, learningRateDecay: t.learningRateDecay, scheme: s.scheme.rawValue, remedy: s.remedy.rawValue,
             siemensPerWeight: s.siemensPerWeight, pulseAmplitude: s.pulseAmplitude, pulseWidthNanoseconds: s.pulseWidthNanoseconds,
-            resume: options.resume?.path, reprogram: options.reprogram)
+            resume: options.resume?.path, reprogram: options.reprogram, meter: options.meter)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return (try? encoder.encode(c)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 
-    /// Runs it, recorded in the store; a failure ends the run as failed (and is rethrown).
+    /// Runs it, recorded in the store; a failure ends the run as failed (and is rethrown). With
+    /// `resumeRun`, the stored run goes on from its newest checkpoint with its stored configuration.
     public func run(progress: @escaping @Sendable (EqPropTrainer.EpochResult?, Int, Int) -> Void = { _, _, _ in }) async throws -> Report {
         let store = try options.store.map { try RunStore(path: $0) }
-        let record = RunRecord(
-            name: "train \(options.network) on \(options.data)", kind: .train, toolkitVersion: LandauerVersion.string,
-            gitCommit: LandauerVersion.gitCommit, seed: options.trainer.seed, configuration: configurationJSON)
-        try store?.begin(record)
+        var options = self.options
+        let runId: String
+        var checkpoint: TrainingCheckpoint?
+        if let resumeRun = options.resumeRun {
+            guard let store else { throw TrainingError.badSettings("--resume RUN needs the run store (not --no-store)") }
+            let stored = try store.run(resumeRun)
+            guard let saved = try store.latestCheckpoint(of: stored.id) else {
+                throw TrainingError.badSettings(
+                    "run \(stored.id.prefix(8)) has no checkpoint: it stopped before its first epoch ended, so there is nothing to go on from; start it again")
+            }
+            options = try Self.options(fromConfiguration: stored.configuration, base: options)
+            checkpoint = try TrainingCheckpoint.decode(saved.data, from: "of run \(stored.id.prefix(8)) after epoch \(saved.epochs)")
+            _ = try store.reopen(stored.id, reason: "resumed after \(saved.epochs) epochs in process \(ProcessInfo.processInfo.processIdentifier)")
+            runId = stored.id
+        } else {
+            let record = RunRecord(
+                name: "train \(options.network) on \(options.data)", kind: .train, toolkitVersion: LandauerVersion.string,
+                gitCommit: LandauerVersion.gitCommit, seed: options.trainer.seed, configuration: configurationJSON)
+            try store?.begin(record)
+            runId = record.id
+        }
         do {
-            var report = try await train(store: store, runId: record.id, progress: progress)
-            report.runId = store == nil ? nil : record.id
-            try store?.finish(record.id, status: .completed, exitStatus: 0)
+            var report = try await TrainingRun(options: options).train(store: store, runId: runId, checkpoint: checkpoint, progress: progress)
+            report.runId = store == nil ? nil : runId
+            try store?.finish(runId, status: .completed, exitStatus: 0)
             return report
         } catch {
-            try? store?.record(RunEvent(runId: record.id, kind: "error", message: "\(error)"))
-            try? store?.finish(record.id, status: .failed, exitStatus: 1)
+            try? store?.record(RunEvent(runId: runId, kind: "error", message: "\(error)"))
+            try? store?.finish(runId, status: .failed, exitStatus: 1)
             throw error
         }
     }
 
-    func train(store: RunStore?, runId: String, progress: @escaping @Sendable (EqPropTrainer.EpochResult?, Int, Int) -> Void) async throws -> Report {
+    func train(
+        store: RunStore?, runId: String, checkpoint resumeFrom: TrainingCheckpoint?,
+        progress: @escaping @Sendable (EqPropTrainer.EpochResult?, Int, Int) -> Void
+    ) async throws -> Report {
         let started = ContinuousClock.now
         let (train, test) = try Self.data(options.data, splitSeed: options.splitSeed)
         let session = try BoardConnection.open(options.board)
         var metered: MeteredRun?
+        var recorder: TraceRecorder?
         if options.meter != "none" {
             guard let board = session.virtualBoard else {
                 throw TrainingError.badSettings("--meter sim measures a virtual board; a real board's meter is not driven by train yet")
             }
-            metered = try await MeteredRun(board: board, meter: try SimulatedMeterOptions(parsing: options.meter), workspace: options.workspace)
+            let m = try await MeteredRun(board: board, meter: try SimulatedMeterOptions(parsing: options.meter), workspace: options.workspace)
             if let store {
-                // The trace goes into the store as the meter's raw words, in runs of consecutive samples.
-                let traces = TraceStore(store)
-                metered?.recordSamples { samples in
-                    guard samples.words.count == samples.count else { return }
-                    var start = 0
-                    while start < samples.count {
-                        var end = start + 1
-                        while end < samples.count && samples.indices[end] == samples.indices[end - 1] + 1 { end += 1 }
-                        try traces.append(
-                            runId: runId, stream: "ppk2", firstSample: samples.indices[start], words: Array(samples.words[start..<end]),
-                            currents: samples.raw[start..<end].map(Float.init))
-                        start = end
-                    }
-                }
+                // The trace goes into the store as the meter's raw words, in batches of consecutive samples, with the marker changes and gaps.
+                let r = try TraceRecorder(store: store, runId: runId, calibration: m.calibration)
+                m.recordSamples { try r.add($0) }
+                recorder = r
             }
+            metered = m
         }
         let info = try await session.client.hello()
         let warnings = Self.resolutionWarnings(info, network: options.network, synapses: options.synapses)
-        for w in warnings { try store?.record(RunEvent(runId: runId, kind: "warning", message: w)) }
+        if let store {
+            try store.setProvenance(
+                of: runId, instruments: InstrumentRecord.json(await Self.instruments(info: info, session: session, meter: metered)),
+                calibrationIds: metered?.calibration.map { [$0.id] } ?? [])
+            for w in warnings { try store.record(RunEvent(runId: runId, kind: "warning", message: w)) }
+            if let m = metered, m.calibratedNow, let c = m.calibration {
+                try store.record(RunEvent(runId: runId, kind: "calibration", message: "calibrated \(m.bench.identity.summary) for this run: \(c.id)"))
+            }
+        }
         let engine = try await BoardSynapses(client: session.client, shape: options.network, settings: options.synapses, seed: options.trainer.seed)
         let trainer = EqPropTrainer(engine: engine, client: session.client, settings: options.trainer)
         var initial = UpdateTally()
-        if let resume = options.resume {
-            let c = try TrainingCheckpoint.read(from: resume)
-            if options.reprogram { initial = try await engine.reprogram(c) } else { try await engine.restore(c) }
+        if let c = try resumeFrom ?? options.resume.map({ try TrainingCheckpoint.read(from: $0) }) {
+            // A virtual board in a new process starts blank: it is programmed to the checkpoint.
+            if options.reprogram || (resumeFrom != nil && session.virtualBoard != nil) {
+                initial = try await engine.reprogram(c)
+            } else {
+                try await engine.restore(c)
+            }
             try trainer.restore(c)
         } else {
             initial = try await engine.setWeights(trainer.initialWeights())
         }
-        let checkpoint = options.checkpoint
+        let resumedEpochs = trainer.history.count
+        let checkpointFile = options.checkpoint
+        let client = session.client
+        let classes = options.network.layers[options.network.layers.count - 1]
+        let learnedBox = Mutex<BitCount?>(nil)
         try await trainer.train(train, test: test) { result, done, of in
             progress(result, done, of)
+        } afterBatch: {
+            // The board keeps a few seconds of waveform: the meter is read after every batch.
+            try metered?.collect(settle: false)
         } afterEpoch: {
-            if let checkpoint { try await trainer.checkpoint(engine).write(to: checkpoint) }
+            let c = try await trainer.checkpoint(engine)
+            if let checkpointFile { try c.write(to: checkpointFile) }
+            if let metered, let r = trainer.history.last {
+                try metered.collect()
+                try recorder?.flush()
+                try store?.record(Self.energies(metered, epoch: r.epoch, runId: runId))
+            }
             if let store, let r = trainer.history.last {
+                for e in await client.takeEvents() {
+                    try store.record(RunEvent(runId: runId, kind: "link", message: "\(e)"))
+                }
+                try store.record(CheckpointRecord(runId: runId, epochs: trainer.history.count, data: try c.encoded()))
                 try store.record(EpochMetric(
                     runId: runId, epoch: r.epoch, trainAccuracy: r.trainAccuracy, trainCost: r.trainCost, testAccuracy: r.testAccuracy,
                     samplesPerSecond: r.samplesPerSecond))
             }
-            if let metered, let r = trainer.history.last {
-                try metered.collect()
-                let energies = Self.energies(metered, epoch: r.epoch, runId: runId)
-                try store?.record(energies)
+        } beforeEnd: {
+            // The bits learned: one more free pass over the training set, in a readout window of the last epoch.
+            if classes >= 2 && train.count >= 2 {
+                let outputs = try await trainer.outputs(train, epoch: max(trainer.history.count - 1, 0))
+                learnedBox.withLock { $0 = LearnedInformation.bits(outputs: outputs, labels: train.labels, classes: classes).count }
             }
         }
+        let learned = learnedBox.withLock { $0 }
+        let temperature = try await session.client.temperature().temperature
         var measured: MeasuredEnergyReport?
-        if let metered, let board = session.virtualBoard {
-            let temperature = try await session.client.temperature().temperature
+        var energies: [String: RunFigures.Energy] = [:]
+        var energyNote = ""
+        var idle: Double?
+        let truth = session.virtualBoard.flatMap { LedgerTruth(board: $0) }
+        let readouts = trainer.history.count * test.count
+        let readoutBits = BitCount.readout(samples: readouts + train.count, classes: classes)
+        let written = BitCount.writtenByUpdates(trainer.counters[.update]?.pulses ?? 0, levelsPerUpdate: 2)
+        if let metered {
             let m = try metered.finish(temperature: temperature)
-            let truth = LedgerTruth(board: board)
-            let classes = options.network.layers[options.network.layers.count - 1]
-            let readouts = trainer.history.count * test.count
+            try recorder?.flush()
+            if let r = trainer.history.last { try store?.record(Self.energies(metered, epoch: r.epoch, runId: runId).filter { $0.phase == "readout" }, replacing: true) }
             measured = MeasuredEnergyReport(
                 m, phases: [(.free, "free"), (.nudged, "nudged"), (.update, "update"), (.readout, "readout")],
                 ledger: (truth?.energyByPhase ?? [:]).mapValues(\.value), runLedger: truth?.energy.value, dynamicLedger: truth?.dynamicEnergy.value,
-                bits: [(.readout, BitCount.readout(samples: readouts, classes: classes)),
-                       (.update, BitCount.writtenByUpdates(trainer.counters[.update]?.pulses ?? 0, levelsPerUpdate: 2))])
+                bits: [(.readout, readoutBits), (.update, written)])
+            idle = m.baseline.powerBefore(m.evaluator).value
+            if resumedEpochs > 0, let store {
+                energies = RunFigures.energies(try store.energies(of: runId))
+                energyNote = "; the run was resumed, so this is the sum of its epochs' records, uncertainties added as if fully correlated"
+            } else {
+                energies = RunFigures.energies(m)
+            }
+            for w in m.warnings() { try store?.record(RunEvent(runId: runId, kind: "warning", message: w)) }
         }
+        var inputs = RunFigures.Inputs(
+            runId: runId, network: options.network, testAccuracy: trainer.history.last?.testAccuracy ?? 0,
+            samplesSeen: trainer.history.count * train.count, freeSteps: options.trainer.eqprop.freeSteps, readoutSamples: readouts + train.count,
+            learned: learned, readout: readoutBits, written: written, ledger: resumedEpochs > 0 ? nil : truth, temperature: temperature)
+        inputs.energies = energies
+        inputs.energyNote = energyNote
+        inputs.idlePowerWatts = idle
+        let figures = RunFigures.make(inputs)
+        try store?.replaceFigures(of: runId, with: figures)
         await session.client.close()
         let elapsed = ContinuousClock.now - started
-        return Report(
+        var report = Report(
             board: options.board, boardSerial: String(decoding: info.serial, as: UTF8.self), network: options.network.description,
             data: options.data, trainSamples: train.count, testSamples: test.count, epochs: trainer.history,
             counters: Dictionary(uniqueKeysWithValues: trainer.counters.map { ($0.key.description, $0.value) }),
             initialPulses: initial.pulses, pulseStepSiemens: [engine.step.up, engine.step.down],
             wallSeconds: elapsed.inSeconds.value, warnings: warnings,
             measured: measured)
+        report.figures = figures
+        return report
+    }
+
+    /// The board's and the meter's identities.
+    static func instruments(info: BoardInfo, session: BoardSession, meter: MeteredRun?) async -> [InstrumentRecord] {
+        let v = info.firmwareVersion
+        var out = [InstrumentRecord(
+            role: "board", vendor: "Landauer", model: session.virtualBoard == nil ? "reference board" : "virtual reference board",
+            serial: String(decoding: info.serial, as: UTF8.self), firmware: "\(v.major).\(v.minor).\(v.patch) (protocol \(info.protocolVersion))",
+            usbSerial: session.connection.options.first { $0.key == "usb-serial" }?.value, endpoint: await session.client.endpoint)]
+        if let meter {
+            let id = meter.bench.identity
+            out.append(InstrumentRecord(role: "meter", vendor: id.vendor, model: id.model, serial: id.serial, firmware: id.firmware, endpoint: "virtual bench (in process)"))
+        }
+        return out
     }
 }

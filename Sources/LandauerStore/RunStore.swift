@@ -144,6 +144,8 @@ public enum RunStoreError: Error, CustomStringConvertible {
     case noSuchRun(String, known: Int)
     case ambiguous(String, matches: [String])
     case database(String)
+    /// Only an interrupted or failed run can be taken up again.
+    case notResumable(String, status: RunStatus)
 
     public var description: String {
         switch self {
@@ -151,6 +153,10 @@ public enum RunStoreError: Error, CustomStringConvertible {
         case .noSuchRun(let id, let known): "no run \(id) in the store (it holds \(known)); `landauer runs` lists them"
         case .ambiguous(let id, let matches): "\(id) matches several runs (\(matches.joined(separator: ", "))); give more of the id"
         case .database(let why): "run store: \(why)"
+        case .notResumable(let id, let status):
+            status == .running
+                ? "run \(id) is still running in another process; wait for it or stop it first"
+                : "run \(id) is \(status.rawValue): only an interrupted or failed run can be resumed; start a new run instead"
         }
     }
 }
@@ -262,6 +268,7 @@ public final class RunStore: Sendable {
                 t.primaryKey(["runId", "stream", "level", "bucket"])
             }
         }
+        registerArtifacts(&m)
         return m
     }
 
@@ -330,10 +337,11 @@ public final class RunStore: Sendable {
         try write { try epoch.insert($0) }
     }
 
-    /// Records the energy of the phases of one epoch, in one transaction.
-    public func record(_ energies: [EnergyRecord]) throws {
+    /// Records the energy of the phases of one epoch, in one transaction; `replacing` lets a
+    /// record taken later (the same phase with more windows closed) replace an earlier one.
+    public func record(_ energies: [EnergyRecord], replacing: Bool = false) throws {
         for e in energies { log("energy", e) }
-        try write { db in for e in energies { try e.insert(db) } }
+        try write { db in for e in energies { try e.insert(db, onConflict: replacing ? .replace : .abort) } }
     }
 
     /// A run's energy records, by epoch then phase.

@@ -36,19 +36,33 @@ public struct TrainingCheckpoint: Codable, Sendable, Equatable {
 
     /// Writes the checkpoint as JSON, atomically (a crash leaves the previous one).
     public func write(to url: URL) throws {
+        try encoded().write(to: url, options: .atomic)
+    }
+
+    /// The checkpoint as JSON.
+    public func encoded() throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        try encoder.encode(self).write(to: url, options: .atomic)
+        return try encoder.encode(self)
     }
 
     /// Reads a checkpoint.
     public static func read(from url: URL) throws -> TrainingCheckpoint {
-        let c: TrainingCheckpoint
-        do { c = try JSONDecoder().decode(TrainingCheckpoint.self, from: Data(contentsOf: url)) } catch {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
             throw TrainingError.badSettings("checkpoint \(url.path) cannot be read: \(error)")
         }
+        return try decode(data, from: url.path)
+    }
+
+    /// Decodes a checkpoint's JSON; `source` says where it came from in errors.
+    public static func decode(_ data: Data, from source: String) throws -> TrainingCheckpoint {
+        let c: TrainingCheckpoint
+        do { c = try JSONDecoder().decode(TrainingCheckpoint.self, from: data) } catch {
+            throw TrainingError.badSettings("checkpoint \(source) cannot be read: \(error)")
+        }
         guard c.version == formatVersion else {
-            throw TrainingError.badSettings("checkpoint \(url.path) has format version \(c.version); this build reads \(formatVersion)")
+            throw TrainingError.badSettings("checkpoint \(source) has format version \(c.version); this build reads \(formatVersion)")
         }
         return c
     }

@@ -68,6 +68,8 @@ public final class EqPropTrainer: @unchecked Sendable {
     public internal(set) var relaxation: Relaxation
     /// Per phase kind, the operations so far.
     public internal(set) var counters: [Phase: PhaseCounters] = [:]
+    /// Run after every batch of training and of evaluation while `train` runs (its `afterBatch`).
+    var batchHook: (() async throws -> Void)?
     /// Epochs done.
     public internal(set) var history: [EpochResult] = []
     private var rng: SplitMix64
@@ -194,17 +196,23 @@ public final class EqPropTrainer: @unchecked Sendable {
             let s = try await relaxation.relax(relaxation.initialState(x, batch: end - start), steps: settings.eqprop.freeSteps, reads: &reads)
             correct += zip(relaxation.predictions(s), data.labels[start..<end]).filter { $0 == $1 }.count
             start = end
+            try await batchHook?()
         }
         counters[.readout, default: PhaseCounters()].vectorReads += reads
         return Double(correct) / Double(data.count)
     }
 
     /// Trains for `settings.epochs` epochs (from `history.count`), evaluating on `test` after each;
-    /// `progress` sees every epoch's result and, during an epoch, (samples done, of).
+    /// `progress` sees every epoch's result and, during an epoch, (samples done, of); `afterBatch`
+    /// runs after every batch's update (a meter drains its samples there), `afterEpoch` after every
+    /// epoch, `beforeEnd` once after the last, while the run line is still high.
     public func train(
         _ train: Dataset, test: Dataset, progress: @Sendable (EpochResult?, Int, Int) -> Void = { _, _, _ in },
-        afterEpoch: () async throws -> Void = {}
+        afterBatch: @escaping () async throws -> Void = {}, afterEpoch: () async throws -> Void = {},
+        beforeEnd: () async throws -> Void = {}
     ) async throws {
+        batchHook = afterBatch
+        defer { batchHook = nil }
         let shape = engine.shape
         guard train.dimension == shape.layers[0], train.classes <= shape.layers[shape.layers.count - 1] else {
             throw TrainingError.badSettings(
@@ -231,6 +239,7 @@ public final class EqPropTrainer: @unchecked Sendable {
                 k += ids.count
                 batchIndex += 1
                 progress(nil, k, order.count)
+                try await batchHook?()
             }
             let elapsed = ContinuousClock.now - started
             let seconds = elapsed.inSeconds.value
@@ -245,6 +254,7 @@ public final class EqPropTrainer: @unchecked Sendable {
             try await afterEpoch()
             if let goal = settings.stopAtTestAccuracy, accuracy >= goal { break }
         }
+        try await beforeEnd()
         if let client { _ = try await client.marker(0) }
     }
 }

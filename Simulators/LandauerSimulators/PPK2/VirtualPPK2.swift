@@ -57,6 +57,12 @@ public struct VirtualPPK2: Sendable {
     public private(set) var measuredCount: UInt64 = 0
     /// Samples measured but dropped.
     public private(set) var droppedCount: UInt64 = 0
+    /// Samples never measured because the board had already discarded their waveform bins (it
+    /// keeps only `waveformRetention` of them): a meter drained too rarely. The counter moves on by
+    /// them as if they had been measured and dropped, and the bench reads this figure to mark the gap.
+    public private(set) var lostCount: UInt64 = 0
+    /// True while consecutive `samples(from:)` calls follow the board's waveform without a break.
+    private var followingBoard = false
     /// The board supply voltage of the last waveform measured with `samples(from:)`, or nil.
     public private(set) var boardSupplyVoltage: Volts?
 
@@ -182,6 +188,7 @@ public struct VirtualPPK2: Sendable {
     /// sampling: time does not move then).
     public mutating func samples(count: Int) -> [UInt8] {
         guard isSampling, count > 0 else { return [] }
+        followingBoard = false
         var out: [UInt8] = []
         out.reserveCapacity(count * PPK2Sample.byteCount)
         let period = VirtualTime(nanoseconds: PPK2Sample.periodNanoseconds)
@@ -211,7 +218,17 @@ public struct VirtualPPK2: Sendable {
             sampleTime = chunk.end
             return []
         }
+        let binPs = chunk.binWidth.picoseconds
+        let expected = sampleTime.picoseconds + UInt64(pendingBins.count) * binPs
+        if followingBoard && chunk.start.picoseconds > expected {
+            // The board dropped bins this unit never saw: the samples over them are lost, not filled in.
+            let lost = (chunk.start.picoseconds - sampleTime.picoseconds + period - 1) / period
+            lostCount &+= lost
+            counter = UInt8((UInt64(counter) + lost) & 0x3F)
+            pendingBins = []
+        }
         if pendingBins.isEmpty { sampleTime = chunk.start }
+        followingBoard = true
         pendingBins.append(contentsOf: chunk.energies.lazy.map(\.value))
         let whole = pendingBins.count / binsPerSample
         guard whole > 0 else { return [] }
