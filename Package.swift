@@ -101,7 +101,7 @@ let package = Package(
             name: "LandauerStoreTests", dependencies: ["LandauerStore"],
             path: "Tests/LandauerStoreTests", swiftSettings: strict),
         .testTarget(
-            name: "LandauerKitTests", dependencies: ["LandauerKit", "LandauerCalibration", "LandauerTraining", "LandauerStore", "landauer"],
+            name: "LandauerKitTests", dependencies: ["LandauerKit", "LandauerCalibration", "LandauerTraining", "LandauerStore", "landauer", "CZlib"],
             path: "Tests/LandauerKitTests", swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

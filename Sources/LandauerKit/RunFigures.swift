@@ -72,6 +72,8 @@ public struct RunFigures {
         public var energyNote = ""
         /// Idle power before the run, when measured.
         public var idlePowerWatts: Double?
+        /// The board's supply voltage the meter sources, volts, when metered.
+        public var supplyVolts: Double?
         /// The simulator's ground truth, on a virtual bench.
         public var ledger: LedgerTruth?
         /// Temperature of the board.
@@ -137,6 +139,9 @@ public struct RunFigures {
         if let d = e["dynamic"] {
             add("energy.dynamic", "energy above idle", .measured, d.joules, "J", u: d.expanded,
                 "the whole run's energy less the idle power (mean of before and after) times its duration" + x.energyNote)
+        }
+        if let v = x.supplyVolts {
+            add("supply.voltage", "supply voltage", .derived, v, "V", "the voltage the meter sources to the board; trace power is current times this")
         }
         if let p = x.idlePowerWatts {
             add("power.idle", "idle power before the run", .measured, p, "W", "mean calibrated power with the board idle, measured before the run line rose")

@@ -29,6 +29,8 @@ public struct TrainingRun: Sendable {
         /// A run in the store to go on with (its id or first characters): its configuration and its
         /// newest checkpoint are taken from the store, and the run goes on under the same id.
         public var resumeRun: String?
+        /// With `resumeRun`: go on to this many epochs in all instead of the stored number.
+        public var resumeEpochs: Int?
         /// The meter on a virtual board: `none`, or `sim`/`sim:?…` (a virtual PPK2 calibrated against
         /// its reference loads; the workspace's calibration is cited, or made when missing).
         public var meter = "none"
@@ -189,8 +191,16 @@ public struct TrainingRun: Sendable {
                     "run \(stored.id.prefix(8)) has no checkpoint: it stopped before its first epoch ended, so there is nothing to go on from; start it again")
             }
             options = try Self.options(fromConfiguration: stored.configuration, base: options)
+            if let total = options.resumeEpochs {
+                guard total > saved.epochs else {
+                    throw TrainingError.badSettings("run \(stored.id.prefix(8)) has finished \(saved.epochs) epochs; --epochs must be more than that to go on")
+                }
+                options.trainer.epochs = total
+            }
             checkpoint = try TrainingCheckpoint.decode(saved.data, from: "of run \(stored.id.prefix(8)) after epoch \(saved.epochs)")
-            _ = try store.reopen(stored.id, reason: "resumed after \(saved.epochs) epochs in process \(ProcessInfo.processInfo.processIdentifier)")
+            _ = try store.reopen(
+                stored.id,
+                reason: "resumed after \(saved.epochs) epochs, to \(options.trainer.epochs) in all, in process \(ProcessInfo.processInfo.processIdentifier)")
             runId = stored.id
         } else {
             let record = RunRecord(
@@ -271,19 +281,22 @@ public struct TrainingRun: Sendable {
         } afterEpoch: {
             let c = try await trainer.checkpoint(engine)
             if let checkpointFile { try c.write(to: checkpointFile) }
-            if let metered, let r = trainer.history.last {
+            guard let r = trainer.history.last else { return }
+            var energies: [EnergyRecord] = []
+            if let metered {
                 try metered.collect()
                 try recorder?.flush()
-                try store?.record(Self.energies(metered, epoch: r.epoch, runId: runId))
+                energies = Self.energies(metered, epoch: r.epoch, runId: runId)
             }
-            if let store, let r = trainer.history.last {
+            if let store {
                 for e in await client.takeEvents() {
                     try store.record(RunEvent(runId: runId, kind: "link", message: "\(e)"))
                 }
-                try store.record(CheckpointRecord(runId: runId, epochs: trainer.history.count, data: try c.encoded()))
-                try store.record(EpochMetric(
-                    runId: runId, epoch: r.epoch, trainAccuracy: r.trainAccuracy, trainCost: r.trainCost, testAccuracy: r.testAccuracy,
-                    samplesPerSecond: r.samplesPerSecond))
+                try store.commitEpoch(
+                    EpochMetric(
+                        runId: runId, epoch: r.epoch, trainAccuracy: r.trainAccuracy, trainCost: r.trainCost, testAccuracy: r.testAccuracy,
+                        samplesPerSecond: r.samplesPerSecond),
+                    energies: energies, checkpoint: CheckpointRecord(runId: runId, epochs: trainer.history.count, data: try c.encoded()))
             }
         } beforeEnd: {
             // The bits learned: one more free pass over the training set, in a readout window of the last epoch.
@@ -326,6 +339,7 @@ public struct TrainingRun: Sendable {
         inputs.energies = energies
         inputs.energyNote = energyNote
         inputs.idlePowerWatts = idle
+        inputs.supplyVolts = metered?.bench.board.config.supplyVoltage.value
         let figures = RunFigures.make(inputs)
         try store?.replaceFigures(of: runId, with: figures)
         await session.client.close()

@@ -173,6 +173,20 @@ extension RunStore {
         try write { try checkpoint.insert($0, onConflict: .replace) }
     }
 
+    /// Commits one finished epoch in one transaction: its metrics, its energies and the checkpoint
+    /// taken after it. A crash leaves either all of them or none, so a resumed run never repeats
+    /// or skips an epoch.
+    public func commitEpoch(_ epoch: EpochMetric, energies: [EnergyRecord], checkpoint: CheckpointRecord) throws {
+        log("epoch", epoch)
+        for e in energies { log("energy", e) }
+        log("checkpoint", ["runId": checkpoint.runId, "epochs": "\(checkpoint.epochs)", "time": checkpoint.time])
+        try write { db in
+            try epoch.insert(db)
+            for e in energies { try e.insert(db) }
+            try checkpoint.insert(db, onConflict: .replace)
+        }
+    }
+
     /// A run's newest checkpoint, if it has one.
     public func latestCheckpoint(of id: String) throws -> CheckpointRecord? {
         try read { try CheckpointRecord.filter(Column("runId") == id).order(Column("epochs").desc).fetchOne($0) }

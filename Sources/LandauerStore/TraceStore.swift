@@ -105,6 +105,25 @@ public struct TraceStore: Sendable {
         }
     }
 
+    /// The raw words of samples `range` with their sample indices (gaps are simply absent).
+    public func indexedWords(runId: String, stream: String, range: Range<Int64>) throws -> [(index: Int64, word: UInt32)] {
+        let chunk = Int64(Self.chunkSamples)
+        return try store.read { db in
+            var out: [(index: Int64, word: UInt32)] = []
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT firstSample, sampleCount, data FROM traceChunk WHERE runId = ? AND stream = ? AND chunk BETWEEN ? AND ? ORDER BY chunk",
+                arguments: [runId, stream, range.lowerBound - chunk + 1, range.upperBound - 1])
+            for row in rows {
+                let first: Int64 = row["firstSample"]
+                let count: Int = row["sampleCount"]
+                for (i, w) in try Self.decode(row["data"], count: count).enumerated() where range.contains(first + Int64(i)) {
+                    out.append((first + Int64(i), w))
+                }
+            }
+            return out
+        }
+    }
+
     /// A view of samples `range` in at least `buckets` buckets where the data allow: the coarsest
     /// summary level that still gives that many.
     public func view(runId: String, stream: String, range: Range<Int64>, buckets: Int) throws -> [Bucket] {

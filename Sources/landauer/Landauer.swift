@@ -12,7 +12,7 @@ struct Landauer: AsyncParsableCommand {
         commandName: "landauer",
         abstract: "Measure what learning costs in energy, on a memristor bench or its simulator.",
         version: LandauerVersion.string,
-        subcommands: [Demo.self, Train.self, Runs.self, Show.self, Calibrate.self, Devices.self, Sim.self])
+        subcommands: [Demo.self, Train.self, Runs.self, Show.self, Report.self, Export.self, Calibrate.self, Workload.self, Devices.self, Sim.self])
 }
 
 /// Options shared by commands that talk to a board.
@@ -40,10 +40,10 @@ func failing(_ error: any Error) -> any Error {
     return ExitCode.failure
 }
 
-struct Demo: AsyncParsableCommand {
+struct Workload: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Program, infer and update on a board, and account for the energy of each phase.",
-        discussion: "Today's main job. On the virtual bench (the default) a virtual PPK2 measures the board's supply; the run cites the workspace's newest calibration of that meter (calibrating first when there is none valid) and reports calibrated energy per phase with its uncertainty, per named bit beside k_B·T·ln 2, and the simulator's ledger to compare.")
+        discussion: "A scripted crossbar workload without training. On the virtual bench (the default) a virtual PPK2 measures the board's supply; the run cites the workspace's newest calibration of that meter (calibrating first when there is none valid) and reports calibrated energy per phase with its uncertainty, per named bit beside k_B·T·ln 2, and the simulator's ledger to compare.")
 
     @OptionGroup var boardOptions: BoardOptions
     @Option(help: "Seed of the demo's own random choices.") var seed: UInt64 = 1
@@ -233,7 +233,7 @@ struct Train: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Board connection string.", valueName: "connection")) var board = "sim:?adc-range=0.05"
     @Option(help: ArgumentHelp("Layer sizes, inputs first.", valueName: "sizes")) var network = "64-32-10"
     @Option(help: ArgumentHelp("Data set: digits (bundled, fixed split), xor, or mnist:DIRECTORY (the standard IDX files, plain or .gz).", valueName: "name")) var data = "digits"
-    @Option(help: "Epochs.") var epochs = 10
+    @Option(help: "Epochs (default 10; with --resume RUN, the total to go on to, default the run's own).") var epochs: Int?
     @Option(help: "Samples per batch.") var batch = 8
     @Option(name: .customLong("free-steps"), help: "Free-phase steps T.") var freeSteps = 20
     @Option(name: .customLong("nudged-steps"), help: "Nudged-phase steps K.") var nudgedSteps = 4
@@ -248,7 +248,7 @@ struct Train: AsyncParsableCommand {
     @Option(name: .customLong("pulse-amplitude"), help: "Programming pulse amplitude in volts.") var pulseAmplitude = 1.5
     @Option(help: "Seed of the initial weights, the shuffles and the β signs.") var seed: UInt64 = 1
     @Option(help: ArgumentHelp("Write a checkpoint here after every epoch.", valueName: "file")) var checkpoint: String?
-    @Option(help: ArgumentHelp("Go on from this checkpoint (to --epochs in all).", valueName: "file")) var resume: String?
+    @Option(help: ArgumentHelp("Go on with a run of the store (its id or first characters: its configuration and newest checkpoint, under the same id), or from a checkpoint file (to --epochs in all).", valueName: "run|file")) var resume: String?
     @Flag(help: "With --resume: program the board to the checkpoint's conductances first (another board, or a virtual board in a new process).") var reprogram = false
     @Option(help: ArgumentHelp("The run store the run is recorded in.", valueName: "path")) var store = RunStore.defaultPath()
     @Option(help: ArgumentHelp("Meter on a virtual board: none, or sim / sim:?… (a virtual PPK2, calibrated; energy per phase and epoch is recorded).", valueName: "connection")) var meter = "none"
@@ -257,9 +257,12 @@ struct Train: AsyncParsableCommand {
     @Flag(help: "Print the report as one JSON object.") var json = false
 
     func validate() throws {
-        if reprogram && resume == nil { throw ValidationError("--reprogram needs --resume FILE") }
+        if reprogram && resume == nil { throw ValidationError("--reprogram needs --resume RUN|FILE") }
+        if noStore, let resume, !FileManager.default.fileExists(atPath: resume) {
+            throw ValidationError("--resume \(resume) names no checkpoint file, and a run cannot be resumed with --no-store")
+        }
         guard NetworkShape(parsing: network) != nil else { throw ValidationError("--network must be sizes joined by '-', e.g. 64-32-10, not \(network)") }
-        guard epochs >= 1, epochs <= 100_000 else { throw ValidationError("--epochs must be 1 … 100000") }
+        guard (epochs ?? 10) >= 1, (epochs ?? 10) <= 100_000 else { throw ValidationError("--epochs must be 1 … 100000") }
         guard batch >= 1, batch <= 4_096 else { throw ValidationError("--batch must be 1 … 4096") }
         guard freeSteps >= 1, nudgedSteps >= 1 else { throw ValidationError("--free-steps and --nudged-steps must be at least 1") }
         guard beta > 0, beta.isFinite else { throw ValidationError("--beta must be positive") }
@@ -277,7 +280,8 @@ struct Train: AsyncParsableCommand {
         options.board = board
         options.network = NetworkShape(parsing: network)!
         options.data = data
-        options.trainer.epochs = epochs
+        options.trainer.epochs = epochs ?? 10
+        options.resumeEpochs = epochs
         options.trainer.batchSize = batch
         options.trainer.seed = seed
         options.trainer.eqprop.freeSteps = freeSteps
@@ -293,12 +297,14 @@ struct Train: AsyncParsableCommand {
         options.synapses.pulseWidthNanoseconds = pulseWidth
         options.synapses.pulseAmplitude = pulseAmplitude
         options.checkpoint = checkpoint.map { URL(fileURLWithPath: $0) }
-        options.resume = resume.map { URL(fileURLWithPath: $0) }
+        if let resume {
+            if FileManager.default.fileExists(atPath: resume) { options.resume = URL(fileURLWithPath: resume) } else { options.resumeRun = resume }
+        }
         options.reprogram = reprogram
         options.store = noStore ? nil : store
         options.meter = meter
         options.workspace = URL(fileURLWithPath: workspace)
-        let total = epochs
+        let total = epochs ?? 10
         let interactive = isatty(2) != 0
         let clock = ProgressClock()
         do {
@@ -394,6 +400,7 @@ struct Show: AsyncParsableCommand {
         var run: RunRecord
         var epochs: [EpochMetric]
         var energies: [EnergyRecord]
+        var figures: [FigureRecord]
         var events: [RunEvent]
     }
 
@@ -402,7 +409,7 @@ struct Show: AsyncParsableCommand {
             guard FileManager.default.fileExists(atPath: store) else { throw ValidationError("no run store at \(store)") }
             let s = try RunStore(path: store)
             let r = try s.run(runId)
-            let detail = Detail(run: r, epochs: try s.epochs(of: r.id), energies: try s.energies(of: r.id), events: try s.events(of: r.id))
+            let detail = Detail(run: r, epochs: try s.epochs(of: r.id), energies: try s.energies(of: r.id), figures: try s.figures(of: r.id), events: try s.events(of: r.id))
             if json { try printJSON(detail); return }
             var lines = ["run \(r.id)  \(r.kind.rawValue)  \(r.name)"]
             lines.append("  status      \(r.status.rawValue)\(r.exitStatus.map { " (exit \($0))" } ?? "")")
@@ -415,6 +422,9 @@ struct Show: AsyncParsableCommand {
             }
             for e in detail.energies {
                 lines.append("  epoch \(e.epoch + 1)  \(e.phase.padding(toLength: 8, withPad: " ", startingAt: 0)) \(Joules(e.joules).formatted(significantDigits: 5)) ± \(Joules(e.expandedUncertaintyJoules).formatted(significantDigits: 2)) (k = 2) in \(Seconds(e.seconds).formatted())\(e.missingSamples > 0 ? ", \(Int(e.missingSamples)) samples missing" : "")")
+            }
+            for f in detail.figures {
+                lines.append("  \(f.name.padding(toLength: 48, withPad: " ", startingAt: 0)) \(SignificantDigits.format(f.value, digits: 5)) \(f.unit)\(f.expandedUncertainty.map { " ± \(SignificantDigits.format($0, digits: 2))" } ?? "")\(f.landauerRatio.map { "  (\(SignificantDigits.format($0, digits: 3)) × k_B·T·ln 2)" } ?? "")")
             }
             for e in detail.events { lines.append("  \(e.time)  \(e.kind): \(e.message)") }
             print(lines.joined(separator: "\n"))

@@ -84,7 +84,7 @@ struct CommandLineTests {
     func demo() throws {
         let ws = try Self.workspace()
         defer { try? FileManager.default.removeItem(atPath: ws) }
-        let r = try Landauer.run("demo", "--json", "--vectors", "300", "--seed", "4", "--workspace", ws)
+        let r = try Landauer.run("workload", "--json", "--vectors", "300", "--seed", "4", "--workspace", ws)
         #expect(r.status == 0, "\(r.stderr)")
         let report = try JSONDecoder().decode(DemoReport.self, from: Data(r.stdout.utf8))
         #expect(report.inference.vectors == 300)
@@ -123,7 +123,7 @@ struct CommandLineTests {
         #expect(measured.perBit.map(\.bits) == ["bits of readout", "bits written"] || measured.perBit.count == 2, "\(measured.perBit.map(\.bits))")
         for p in measured.perBit { #expect(p.landauerRatio > 1e6) }
         // A second run cites the same calibration instead of making another.
-        let again = try Landauer.run("demo", "--json", "--vectors", "100", "--workspace", ws)
+        let again = try Landauer.run("workload", "--json", "--vectors", "100", "--workspace", ws)
         #expect(again.status == 0, "\(again.stderr)")
         let second = try #require(try JSONDecoder().decode(DemoReport.self, from: Data(again.stdout.utf8)).measured)
         #expect(second.calibrationId == id && !second.calibratedNow)
@@ -133,7 +133,7 @@ struct CommandLineTests {
     func calibrationWarnings() throws {
         let ws = try Self.workspace()
         defer { try? FileManager.default.removeItem(atPath: ws) }
-        let none = try Landauer.run("demo", "--vectors", "50", "--workspace", ws, "--calibrate", "never")
+        let none = try Landauer.run("workload", "--vectors", "50", "--workspace", ws, "--calibrate", "never")
         #expect(none.status == 0, "\(none.stderr)")
         #expect(none.stdout.contains("NOT CALIBRATED"))
         #expect(none.stdout.contains("warning: no calibration of Nordic Semiconductor PPK2 SIM-1"))
@@ -144,12 +144,12 @@ struct CommandLineTests {
         var record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
         record["due"] = (record["date"] as! Double) - 3 * 86_400
         try JSONSerialization.data(withJSONObject: record).write(to: URL(fileURLWithPath: path))
-        let old = try Landauer.run("demo", "--vectors", "50", "--workspace", ws)
+        let old = try Landauer.run("workload", "--vectors", "50", "--workspace", ws)
         #expect(old.status == 0, "\(old.stderr)")
         #expect(old.stdout.contains("warning: calibration cal-"), "\(old.stdout)")
         #expect(old.stdout.contains("expired 3 days ago"), "\(old.stdout)")
         // Bad input is refused before anything runs.
-        let bad = try Landauer.run("demo", "--calibrate", "sometimes")
+        let bad = try Landauer.run("workload", "--calibrate", "sometimes")
         #expect(bad.status != 0 && bad.stderr.contains("if-missing, always or never"))
     }
 
@@ -196,7 +196,7 @@ struct BenchProcessTests {
         }
         let endpoints = try JSONDecoder().decode(VirtualBenchEndpoints.self, from: line.prefix { $0 != 0x0A })
         #expect(endpoints.board.hasPrefix("/dev/pts/"))
-        let r = try Landauer.run("demo", "--json", "--vectors", "200", "--board", "serial:\(endpoints.board)")
+        let r = try Landauer.run("workload", "--json", "--vectors", "200", "--board", "serial:\(endpoints.board)")
         #expect(r.status == 0, "\(r.stderr)")
         let report = try JSONDecoder().decode(DemoReport.self, from: Data(r.stdout.utf8))
         #expect(report.groundTruth == nil)
@@ -254,7 +254,7 @@ struct TrainCommandTests {
         #expect(try JSONDecoder().decode(TrainingRun.Report.self, from: Data(fine.stdout.utf8)).warnings.isEmpty)
     }
 
-    @Test("a training run is recorded in the store; runs and show list it; kill -9 leaves a sound store with every finished epoch")
+    @Test("a training run is recorded in the store; runs and show list it; kill -9 leaves a sound store with every finished epoch, and --resume RUN goes on with it")
     func store() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ws-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -300,6 +300,24 @@ struct TrainCommandTests {
         #expect(kept.count >= epochs)
         #expect(kept.map(\.epoch) == Array(0..<kept.count))
         #expect(try after.run(id).status == .completed)
+        // Every committed epoch has its checkpoint, taken in the same transaction.
+        #expect(try after.latestCheckpoint(of: id2)?.epochs == kept.count)
+
+        // --resume goes on with the interrupted run, under its id, from its last committed epoch.
+        let total = kept.count + 2
+        let resumed = try Landauer.run("train", "--resume", String(id2.prefix(8)), "--epochs", "\(total)", "--store", path, "--json")
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let r = try JSONDecoder().decode(TrainingRun.Report.self, from: Data(resumed.stdout.utf8))
+        #expect(r.runId == id2)
+        #expect(r.epochs.map(\.epoch) == Array(0..<total))
+        let final = try RunStore(path: path)
+        #expect(try final.run(id2).status == .completed)
+        #expect(try final.epochs(of: id2).map(\.epoch) == Array(0..<total))  // none repeated, none skipped
+        #expect(try final.events(of: id2).contains { $0.kind == "resume" })
+        #expect(try final.integrityCheck() == "ok")
+        // A completed run is not resumed again; a run without a checkpoint says why.
+        let again = try Landauer.run("train", "--resume", String(id2.prefix(8)), "--store", path)
+        #expect(again.status != 0 && again.stderr.contains("only an interrupted or failed run can be resumed"), "\(again.stderr)")
     }
 
     @Test("a metered run records calibrated energy per phase and epoch, close to the ledger")
