@@ -320,6 +320,42 @@ struct TrainCommandTests {
         #expect(again.status != 0 && again.stderr.contains("only an interrupted or failed run can be resumed"), "\(again.stderr)")
     }
 
+    @Test("demo calibrates, trains metered, records the run and prints where its report is; report and export read it back")
+    func demoEndToEnd() throws {
+        let ws = try CommandLineTests.workspace()
+        defer { try? FileManager.default.removeItem(atPath: ws) }
+        let r = try Landauer.run("demo", "--workspace", ws, "--data", "xor", "--network", "2-8-2", "--epochs", "3")
+        #expect(r.status == 0, "\(r.stderr)")
+        for step in ["1/4 virtual bench", "2/4 calibrating", "3/4 training", "4/4 report written"] { #expect(r.stderr.contains(step), "\(step)") }
+        let path = try #require(r.stdout.split(separator: "\n").last { $0.hasPrefix("report: ") }).dropFirst("report: ".count)
+        let html = try String(contentsOfFile: String(path), encoding: .utf8)
+        #expect(html.contains("<svg") && html.contains("Joules per bit"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: ws + "/calibrations").count == 1)
+        let store = ws + "/landauer.sqlite"
+        let runs = try RunStore(path: store).runs()
+        #expect(runs.count == 1 && runs[0].status == .completed)
+        let id = String(runs[0].id.prefix(8))
+        #expect(runs[0].calibrationIds.contains("cal-") && runs[0].instruments.contains("PPK2"))
+
+        let csv = try Landauer.run("report", id, "--store", store, "--format", "csv", "-o", "-")
+        #expect(csv.status == 0 && csv.stdout.hasPrefix("# landauer run report (CSV)"), "\(csv.stderr)")
+        let md = try Landauer.run("report", id, "--store", store, "--format", "md")
+        #expect(md.status == 0 && md.stdout.hasSuffix(".md\n"), "\(md.stdout)")
+        let bad = try Landauer.run("report", id, "--store", store, "--format", "pdf")
+        #expect(bad.status != 0 && bad.stderr.contains("--format must be one of html, csv, json, md"))
+
+        let out = ws + "/export"
+        let export = try Landauer.run("export", id, "--store", store, "-o", out, "--trace")
+        #expect(export.status == 0, "\(export.stderr)")
+        let files = Set(try FileManager.default.contentsOfDirectory(atPath: out))
+        #expect(files == ["run.json", "epochs.csv", "energy.csv", "figures.csv", "events.jsonl", "markers.csv", "trace.csv"])
+        let traceLines = try String(contentsOfFile: out + "/trace.csv", encoding: .utf8).split(separator: "\n").count
+        let extent = try #require(try TraceStore(RunStore(path: store)).extent(runId: runs[0].id, stream: "ppk2"))
+        #expect(traceLines == Int(extent.count) + 1)  // header, then every sample (no gaps here)
+        let energy = try String(contentsOfFile: out + "/energy.csv", encoding: .utf8).split(separator: "\n")
+        #expect(energy.count == 1 + 3 * 4)
+    }
+
     @Test("a metered run records calibrated energy per phase and epoch, close to the ledger")
     func metered() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ws-\(UUID().uuidString)")

@@ -58,8 +58,9 @@ public struct VirtualPPK2: Sendable {
     /// Samples measured but dropped.
     public private(set) var droppedCount: UInt64 = 0
     /// Samples never measured because the board had already discarded their waveform bins (it
-    /// keeps only `waveformRetention` of them): a meter drained too rarely. The counter moves on by
-    /// them as if they had been measured and dropped, and the bench reads this figure to mark the gap.
+    /// keeps only `waveformRetention` of them): a meter drained too rarely. A simulation artefact
+    /// with no counterpart on a real unit, so the counter does not move; the bench reads this figure
+    /// to mark the gap exactly.
     public private(set) var lostCount: UInt64 = 0
     /// True while consecutive `samples(from:)` calls follow the board's waveform without a break.
     private var followingBoard = false
@@ -224,7 +225,6 @@ public struct VirtualPPK2: Sendable {
             // The board dropped bins this unit never saw: the samples over them are lost, not filled in.
             let lost = (chunk.start.picoseconds - sampleTime.picoseconds + period - 1) / period
             lostCount &+= lost
-            counter = UInt8((UInt64(counter) + lost) & 0x3F)
             pendingBins = []
         }
         if pendingBins.isEmpty { sampleTime = chunk.start }
