@@ -2,7 +2,7 @@
 #   make demo   install what is missing, then run `landauer demo` on the virtual bench
 #   make test   install what is missing, then build and pass every test (what CI runs)
 
-SYSTEM_PACKAGES := pkg-config libusb-1.0-0-dev libserialport-dev libsqlite3-dev zlib1g-dev chromium-headless-shell
+SYSTEM_PACKAGES := pkg-config libusb-1.0-0-dev libserialport-dev libsqlite3-dev zlib1g-dev qemu-system-arm gcc-arm-none-eabi binutils-arm-none-eabi chromium-headless-shell
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FUZZ_SECONDS ?= 45
@@ -39,6 +39,7 @@ test: setup
 	Firmware/Fuzz/run.sh $(FUZZ_SECONDS)
 	Tests/Interop/run.sh
 	Tests/Training/digits.sh
+	Firmware/STM32/build.sh
 	$(SWIFT) test --skip-build --no-parallel
 
 ## Benchmarks (release build), one JSON object per figure.
@@ -51,6 +52,11 @@ embedded:
 
 fuzz:
 	Firmware/Fuzz/run.sh $(FUZZ_SECONDS)
+
+## The STM32F405 firmware images (QEMU and reference board), with their sizes.
+.PHONY: firmware
+firmware: setup
+	Firmware/STM32/build.sh
 
 clean:
 	rm -rf .build fuzz-artifacts
