@@ -304,11 +304,12 @@ struct Train: AsyncParsableCommand {
         options.store = noStore ? nil : store
         options.meter = meter
         options.workspace = URL(fileURLWithPath: workspace)
-        var total = epochs ?? 10
+        var storedTotal: Int?
         if epochs == nil, let id = options.resumeRun, let store = options.store, FileManager.default.fileExists(atPath: store),
            let stored = try? RunStore(path: store).run(id), let o = try? TrainingRun.options(fromConfiguration: stored.configuration, base: options) {
-            total = o.trainer.epochs  // the progress line counts to the stored run's own total
+            storedTotal = o.trainer.epochs  // the progress line counts to the stored run's own total
         }
+        let total = epochs ?? storedTotal ?? 10
         let interactive = isatty(2) != 0
         let clock = ProgressClock()
         do {
