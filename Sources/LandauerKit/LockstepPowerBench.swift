@@ -24,6 +24,15 @@ public struct MeterSamples: Sendable, Equatable {
     /// The number of samples.
     public var count: Int { raw.count }
 
+    /// Appends `other`'s samples (taken after these).
+    public mutating func append(contentsOf other: MeterSamples) {
+        indices += other.indices
+        raw += other.raw
+        ranges += other.ranges
+        logic += other.logic
+        words += other.words
+    }
+
     /// Feeds every sample to `attribution`.
     public func feed(_ attribution: inout MarkerAttribution) {
         for k in 0..<raw.count { attribution.add(index: indices[k], raw: raw[k], range: Int(ranges[k]), lines: logic[k]) }
@@ -93,8 +102,14 @@ public final class LockstepPowerBench: ReferenceLoadMeter, Sendable {
 
     /// A bench: `board`, a PPK2 built with `ppk2`, and `bank` (default: the PPK2 bank at the
     /// board's supply voltage).
-    public init(board: VirtualBoard, ppk2: VirtualPPK2Config, bank: ReferenceLoadBank? = nil, serial: String = "SIM-PPK2") {
+    /// True when the bench lifts the board's waveform retention on connecting (see `connect()`).
+    public let streamsWaveform: Bool
+
+    public init(
+        board: VirtualBoard, ppk2: VirtualPPK2Config, bank: ReferenceLoadBank? = nil, serial: String = "SIM-PPK2", streamsWaveform: Bool = true
+    ) {
         self.board = board
+        self.streamsWaveform = streamsWaveform
         self.ppk2Config = ppk2
         self.bank = bank ?? ReferenceLoadBank(nominals: ReferenceLoadBank.ppk2Nominals, voltage: board.config.supplyVoltage)
         self.serial = serial
@@ -102,10 +117,15 @@ public final class LockstepPowerBench: ReferenceLoadMeter, Sendable {
     }
 
     /// GetMetadata, parse, then the production set-up: regulator at the board's supply voltage,
-    /// user gains, source mode, DUT power on, AverageStart.
+    /// user gains, source mode, DUT power on, AverageStart. A real PPK2 samples without pause, so
+    /// with `streamsWaveform` the board keeps its waveform until the unit has sampled it (the
+    /// board's retention limit is lifted; memory is then bounded by how often `collect()` is called,
+    /// about 8 MB per second of board time between calls). Without it, waveform the board discards
+    /// before a `collect()` is lost samples: a gap (`lostSamples`).
     @discardableResult
     public func connect() throws -> PPK2Metadata {
-        try state.withLock { s throws -> PPK2Metadata in
+        if streamsWaveform { board.withFrontEnd { $0.setWaveformRetention(nil) } }
+        return try state.withLock { s throws -> PPK2Metadata in
             let text = s.ppk2.receive(try PPK2Command.getMetadata.encoded())
             let metadata = try PPK2Metadata(parsing: text)
             let v = board.config.supplyVoltage
@@ -173,6 +193,20 @@ public final class LockstepPowerBench: ReferenceLoadMeter, Sendable {
             s.nextIndex += Int64(s.ppk2.lostCount - lostBefore)
             return Self.decode(bytes, &s)
         }
+    }
+
+    /// Lets `duration` of board time pass, reading the meter every millisecond of it (the board
+    /// keeps only so much waveform), and returns every sample taken.
+    public func advanceBoard(by duration: Seconds) -> MeterSamples {
+        var out = MeterSamples()
+        var left = duration.value
+        while left > 0 {
+            let step = min(left, 1e-3)
+            board.advance(by: Seconds(step))
+            out.append(contentsOf: collect())
+            left -= step
+        }
+        return out
     }
 
     /// Samples lost so far because the board's waveform was drained too rarely (see `VirtualPPK2.lostCount`).

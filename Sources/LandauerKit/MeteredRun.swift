@@ -71,8 +71,7 @@ public final class MeteredRun: Sendable {
         bench.connectBoard()
         // Start at a random point of a sample, as an unsynchronised host does.
         var rng = SplitMix64(seed: meter.seed ^ 0x0FF5E7)
-        board.advance(by: idle + Seconds(1e-5 * rng.uniform()))
-        before = bench.collect().sums
+        before = bench.advanceBoard(by: idle + Seconds(1e-5 * rng.uniform())).sums
         self.bench = bench
         self.idle = idle
     }
@@ -99,8 +98,7 @@ public final class MeteredRun: Sendable {
     /// Collects the run's trace and the idle stretch after it, and evaluates the windows.
     public func finish(temperature: Kelvin) throws -> MeasuredEnergy {
         try collect()
-        bench.board.advance(by: idle)
-        let tail = bench.collect()
+        let tail = bench.advanceBoard(by: idle)
         let attribution = self.attribution.withLock { a -> MarkerAttribution in
             tail.feed(&a)
             a.finish()

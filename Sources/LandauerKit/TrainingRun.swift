@@ -255,6 +255,7 @@ public struct TrainingRun: Sendable {
             }
         }
         let engine = try await BoardSynapses(client: session.client, shape: options.network, settings: options.synapses, seed: options.trainer.seed)
+        if let metered { engine.afterProgrammingRound = { try metered.collect(settle: false) } }
         let trainer = EqPropTrainer(engine: engine, client: session.client, settings: options.trainer)
         var initial = UpdateTally()
         if let c = try resumeFrom ?? options.resume.map({ try TrainingCheckpoint.read(from: $0) }) {

@@ -40,6 +40,9 @@ public final class BoardSynapses: SynapseEngine, @unchecked Sendable {
     public let client: BoardClient
     public let settings: Settings
     let info: BoardInfo
+    /// Run after every round of program-and-verify (a meter on the board's supply is read there,
+    /// so programming a large network never outlasts the waveform a virtual board keeps).
+    public var afterProgrammingRound: (() async throws -> Void)?
     let inputFullScale: Volts
     /// G⁻ of every weight, per layer (the reference each G⁺ is measured against), siemens.
     var reference: [[Double]] = []
@@ -188,6 +191,7 @@ public final class BoardSynapses: SynapseEngine, @unchecked Sendable {
             }
             if pulses.isEmpty { break }
             tally = tally + (try await send(pulses))
+            try await afterProgrammingRound?()
         }
         return tally
     }

@@ -13,7 +13,8 @@ struct MeterGapTests {
         var config = VirtualBoardConfig.default
         config.waveformRetention = 10_000  // 10 ms of 1 µs bins
         let board = VirtualBoard(config: config)
-        let bench = LockstepPowerBench(board: board, meter: try SimulatedMeterOptions(parsing: "sim"))
+        let meter = try SimulatedMeterOptions(parsing: "sim")
+        let bench = LockstepPowerBench(board: board, ppk2: meter.ppk2, serial: meter.serial, streamsWaveform: false)
         try bench.connect()
         bench.connectBoard()
         board.advance(by: Seconds(0.005))
@@ -34,6 +35,31 @@ struct MeterGapTests {
         both.ranges += second.ranges
         both.logic += second.logic
         #expect(both.sums.missing == Double(lost))
+    }
+}
+
+@Suite("A streaming meter loses nothing")
+struct StreamingMeterTests {
+    @Test("a metered run on a board that keeps only 5 ms of waveform: every sample measured, energy on the ledger")
+    func meteredRunLosesNothing() async throws {
+        var o = TrainingRun.Options()
+        o.board = "sim:?profile=ideal&adc-range=0.05&retention=5000"
+        o.network = NetworkShape([2, 8, 2])
+        o.data = "xor"
+        o.trainer.batchSize = 4
+        o.trainer.epochs = 2
+        o.synapses.siemensPerWeight = 4e-6
+        o.meter = "sim"
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gap-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        o.workspace = dir
+        o.store = nil
+        let report = try await TrainingRun(options: o).run()
+        let m = try #require(report.measured)
+        #expect(!m.warnings.contains { $0.contains("lost") || $0.contains("missing") }, "\(m.warnings)")
+        let run = try #require(m.run)
+        #expect(abs(run.joules / (run.ledgerJoules ?? 0) - 1) <= 0.005)
     }
 }
 

@@ -159,6 +159,13 @@ public struct VirtualFrontEnd: AnalogFrontEnd, Sendable {
         spend(nanoseconds * 1000, active: false)
     }
 
+    /// Sets how many waveform bins the board keeps (nil: all). A meter that drains the waveform as it
+    /// streams lifts the limit, so no stretch between two of its reads is ever discarded unmeasured.
+    public mutating func setWaveformRetention(_ limit: Int?) {
+        precondition(limit.map { $0 > 0 } ?? true, "retention limit must be positive")
+        waveform.retentionLimit = limit
+    }
+
     /// Hands out the completed bins of the supply waveform, up to `time` (default: now).
     public mutating func drainSupplyWaveform(upTo time: VirtualTime? = nil) -> SupplyWaveformChunk {
         waveform.drainCompletedBins(upTo: min(time ?? clock.now, clock.now))
