@@ -228,7 +228,8 @@ public actor BoardClient {
         if let info = boardInfo, Int(tile) < info.tiles.count {
             let t = info.tiles[Int(tile)]
             let outputs = Int(orientation == .forward ? t.columns : t.rows)
-            if outputs > 0 { n = min(n, (Frame.maxBody - 12) / (2 * outputs)) }
+            // The response must fit the board's buffers too (a microcontroller's may be far below the protocol's limit).
+            if outputs > 0 { n = min(n, (maxRequest - 12) / (2 * outputs)) }
         }
         return max(0, min(n, Int(UInt16.max)))
     }

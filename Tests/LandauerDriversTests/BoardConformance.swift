@@ -256,6 +256,12 @@ enum BoardConformance {
             inputs: inputs((fits + 1) * 32, seed: 1))
         let e = try #require(await refusal { () async throws(BoardError) in _ = try await c.matrixVector(big) })
         #expect(e == ErrorResponse(code: .responseTooLarge, opcode: Opcode.matrixVectorTransposed.rawValue, value: Float(fits + 1), limit: Float(fits)))
+        // The client's batching splits the same transposed batch by the board's response buffer, not the protocol's limit.
+        #expect(await c.maxVectorsPerFrame(tile: 1, orientation: .transposed, vectorLength: 32) == fits)
+        let tx = inputs((fits + 1) * 32, seed: 1)
+        let split = try await c.matrixVector(tile: 1, orientation: .transposed, vectorLength: 32, inputs: tx, inputFullScale: Volts(0.2))
+        #expect(split.vectorCount == UInt16(fits + 1) && split.outputLength == 64)
+        #expect(split.outputs == expectedOutputs(plus: g.plus, minus: g.minus, rows: 64, columns: 32, orientation: .transposed, inputs: tx, adcMaxCode: 2047))
         await c.close()
     }
 
