@@ -103,6 +103,11 @@ let package = Package(
         .testTarget(
             name: "LandauerKitTests", dependencies: ["LandauerKit", "LandauerCalibration", "LandauerTraining", "LandauerStore", "landauer", "CZlib"],
             path: "Tests/LandauerKitTests", swiftSettings: strict),
+        // Device characterisation and virtual twins (docs/characterization.md).
+        .testTarget(
+            name: "LandauerCharacterizationTests",
+            dependencies: ["LandauerKit", "LandauerFirmware", "LandauerSimulators", "LandauerDrivers", "LandauerStore", "LandauerTraining"],
+            path: "Tests/LandauerCharacterizationTests", swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

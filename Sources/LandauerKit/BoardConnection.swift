@@ -1,3 +1,4 @@
+import Foundation
 import LandauerDrivers
 import LandauerFirmware
 import LandauerSimulators
@@ -129,9 +130,11 @@ public enum BoardConnection {
     public static let schemes = ["sim", "serial"]
 
     /// Opens a session on `text` (e.g. `sim`, `sim:?seed=7`). No request is sent yet: call
-    /// `hello()` on the client first.
+    /// `hello()` on the client first. A virtual twin (`sim:?device=profile:NAME`) finds its
+    /// profile in `workspace` (default: the current directory).
     public static func open(
-        _ text: String, configuration: BoardClient.Configuration = BoardClient.Configuration(), ports: SerialPortDirectory = .system
+        _ text: String, configuration: BoardClient.Configuration = BoardClient.Configuration(), ports: SerialPortDirectory = .system,
+        workspace: URL? = nil
     ) throws(ConnectionError) -> BoardSession {
         let connection = try ConnectionString(parsing: text)
         switch connection.scheme {
@@ -139,7 +142,7 @@ public enum BoardConnection {
             guard connection.location.isEmpty else {
                 throw .malformed(text, reason: "sim takes options after '?', e.g. sim:?seed=7, not '\(connection.location)'")
             }
-            let board = VirtualBoard(config: try SimulatorOptions.config(from: connection))
+            let board = try SimulatorOptions.board(from: connection, workspace: workspace ?? URL(fileURLWithPath: "."))
             return BoardSession(client: inProcessClient(for: board, configuration: configuration), virtualBoard: board, connection: connection)
         case "serial":
             let transport = try SerialConnection.open(connection, ports: ports)

@@ -1,3 +1,4 @@
+import Foundation
 import LandauerFirmware
 import LandauerSimulators
 
@@ -8,7 +9,7 @@ public enum SimulatorOptions {
     /// The option keys `sim` understands, with what each means.
     public static let help: [(key: String, meaning: String)] = [
         ("profile", "default (reference board: ReRAM exp-step devices, noise on) or ideal (ideal devices, no noise)"),
-        ("device", "device model: " + DeviceModel.names.joined(separator: ", ")),
+        ("device", "device model: " + DeviceModel.names.joined(separator: ", ") + ", or profile:NAME (a fitted device profile, profiles/NAME.json in the workspace, or a path to one: a virtual twin with the profile's devices and dead cells)"),
         ("seed", "master seed of every random stream (unsigned integer)"),
         ("temperature", "board temperature in kelvins"),
         ("noise", "off silences thermal (Johnson–Nyquist), extra read and sensor noise; on turns thermal noise on"),
@@ -22,8 +23,31 @@ public enum SimulatorOptions {
         ("adc-range", "output full scale of every tile as a fraction of the worst case (all devices at G_max, full read voltage); default 1"),
     ]
 
-    /// The board configuration a `sim` connection string describes.
-    public static func config(from connection: ConnectionString) throws(ConnectionError) -> VirtualBoardConfig {
+    /// The virtual board a `sim` connection string describes: its configuration, and for
+    /// `device=profile:NAME` the profile's dead cells stuck in their places.
+    public static func board(from connection: ConnectionString, workspace: URL = URL(fileURLWithPath: ".")) throws(ConnectionError) -> VirtualBoard {
+        let board = VirtualBoard(config: try config(from: connection, workspace: workspace))
+        if let profile = try profile(from: connection, workspace: workspace) { profile.applyYieldMap(to: board) }
+        return board
+    }
+
+    /// The device profile `device=profile:NAME` names, or nil.
+    public static func profile(from connection: ConnectionString, workspace: URL = URL(fileURLWithPath: ".")) throws(ConnectionError) -> DeviceProfile? {
+        guard let device = connection["device"], device.hasPrefix("profile:") else { return nil }
+        let name = String(device.dropFirst("profile:".count))
+        guard !name.isEmpty else {
+            throw .badOption(connection.description, key: "device", value: device, expected: "profile:NAME, a profile in the workspace's profiles/ (landauer fit RUN --name NAME makes one)")
+        }
+        do {
+            return try DeviceProfile.load(name, workspace: workspace)
+        } catch {
+            throw .badOption(connection.description, key: "device", value: device, expected: "an existing device profile: \(error)")
+        }
+    }
+
+    /// The board configuration a `sim` connection string describes; `device=profile:NAME` is
+    /// resolved against `workspace`.
+    public static func config(from connection: ConnectionString, workspace: URL = URL(fileURLWithPath: ".")) throws(ConnectionError) -> VirtualBoardConfig {
         try connection.rejectUnknownOptions(help.map(\.key))
         var config: VirtualBoardConfig
         switch connection["profile"] ?? "default" {
@@ -32,7 +56,11 @@ public enum SimulatorOptions {
         case let other:
             throw .badOption(connection.description, key: "profile", value: other, expected: "default or ideal")
         }
-        if let name = connection["device"] {
+        if let profile = try profile(from: connection, workspace: workspace) {
+            do { config = try profile.boardConfig(base: config) } catch {
+                throw .badOption(connection.description, key: "device", value: connection["device"] ?? "", expected: "a usable device profile: \(error)")
+            }
+        } else if let name = connection["device"] {
             guard let model = DeviceModel(named: name) else {
                 throw .badOption(connection.description, key: "device", value: name, expected: DeviceModel.names.joined(separator: ", "))
             }

@@ -227,7 +227,7 @@ public struct TrainingRun: Sendable {
     ) async throws -> Report {
         let started = ContinuousClock.now
         let (train, test) = try Self.data(options.data, splitSeed: options.splitSeed)
-        let session = try BoardConnection.open(options.board)
+        let session = try BoardConnection.open(options.board, workspace: options.workspace)
         var metered: MeteredRun?
         var recorder: TraceRecorder?
         if options.meter != "none" {

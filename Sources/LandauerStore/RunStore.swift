@@ -269,6 +269,7 @@ public final class RunStore: Sendable {
             }
         }
         registerArtifacts(&m)
+        registerCharacterization(&m)
         return m
     }
 

@@ -36,12 +36,20 @@ extension RunReport {
             <p class="muted">run <code>\(e(run.id))</code> · \(e(run.kind.rawValue)) · <b>\(e(run.status.rawValue))</b>\(run.exitStatus.map { " (exit \($0))" } ?? "") · started \(e(run.startedAt))\(run.endedAt.map { " · ended \(e($0))" } ?? "") · report generated \(e(generatedAt))</p>
             """)
         s.append(cards())
+        if let c = characterization {
+            s.append("<h2>Characterisation: \(e(c.procedure))</h2>")
+            s.append(c.html())
+        }
+        if characterization != nil && views.isEmpty {
+            // A characterisation is not metered: no power section.
+        } else {
         s.append("<h2>Power</h2>")
         if views.isEmpty {
             s.append("<p class=\"muted\">This run has no meter trace (it was not metered).</p>")
         } else {
             s.append(legend())
             for v in views { s.append(powerPlot(v)) }
+        }
         }
         if !energies.isEmpty {
             s.append("<h2>Energy per phase per epoch</h2>")

@@ -48,6 +48,8 @@ public struct RunReport: Codable, Sendable {
     public var supplyVolts: Double?
     public var traceSamples: Int64
     public var views: [PowerView]
+    /// A characterisation run's plots (nil for other runs).
+    public var characterization: CharacterizationView? = nil
 
     /// The figure with `key`, if the run has it.
     public func figure(_ key: String) -> FigureRecord? { figures.first { $0.key == key } }
@@ -94,7 +96,8 @@ public struct RunReport: Codable, Sendable {
         return RunReport(
             generatedAt: RunStore.timestampNow(now), run: run, instruments: instruments, calibrationIds: calibrations,
             epochs: try store.epochs(of: run.id), energies: try store.energies(of: run.id), figures: figures, events: try store.events(of: run.id),
-            samplePeriodSeconds: period, supplyVolts: supply, traceSamples: traceSamples, views: views)
+            samplePeriodSeconds: period, supplyVolts: supply, traceSamples: traceSamples, views: views,
+            characterization: try CharacterizationView.load(run, from: store))
     }
 
     /// The phases over `range`, merged into spans no shorter than `resolution` samples: each span
