@@ -252,6 +252,27 @@ public actor BoardClient {
         }
     }
 
+    /// Runs a SINGLE-CELL SWEEP: a staircase or pulsed voltage sweep on one device with a current
+    /// compliance the board's engine enforces (clamped to the active limit, refused above the
+    /// hardware's), stopping early when the stop condition is met. Exactly once, even when
+    /// retried. Boards older than firmware 0.2 refuse it with `unknownOpcode`.
+    public func sweep(_ request: SweepRequest, timeout: Duration? = nil) async throws(BoardError) -> SweepResult {
+        try await expect(.sweep(request), timeout) { r -> SweepResult? in
+            if case .sweep(let q) = r { return q }
+            return nil
+        }
+    }
+
+    /// The most steps one SINGLE-CELL SWEEP may ask for on this board: limited by the request and
+    /// response bodies the board's buffers hold and by its active `maxPulsesPerRequest` (when
+    /// `hello()` has told them).
+    public var maxSweepSteps: Int {
+        let maxBody = min(Int(boardInfo?.maxRequestBody ?? UInt16(Frame.maxBody)), Frame.maxBody)
+        var n = min((maxBody - SweepRequest.headerSize) / 4, (maxBody - SweepResult.headerSize) / SweepStep.wireSize)
+        if let limit = boardInfo?.activeLimits.maxPulsesPerRequest { n = min(n, Int(limit)) }
+        return max(0, min(n, Int(UInt16.max)))
+    }
+
     /// Sets the active safety limits (never beyond the hardware's); returns the limits in force.
     public func setLimits(_ limits: SafetyLimits, timeout: Duration? = nil) async throws(BoardError) -> SafetyLimits {
         let active = try await expect(.setLimits(limits), timeout) { r -> SafetyLimits? in

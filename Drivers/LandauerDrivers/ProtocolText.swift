@@ -18,6 +18,7 @@ enum ProtocolText {
         case .temperature: "TEMPERATURE"
         case .counters: "COUNTERS"
         case .reset: "RESET"
+        case .sweep: "SINGLE-CELL SWEEP"
         }
     }
 

@@ -37,6 +37,14 @@ struct FuzzFrontEnd: AnalogFrontEnd {
         precondition(rowDrive.count == Int(hardware.tiles[tile].rows) && columnDrive.count == Int(hardware.tiles[tile].columns))
         return 1
     }
+    mutating func applyDC(tile: Int, row: Int, column: Int, side: DeviceSide, voltage: Volts, compliance: Amperes, dwellNanoseconds: UInt32) -> DCMeasurement {
+        precondition(row < Int(hardware.tiles[tile].rows) && column < Int(hardware.tiles[tile].columns))
+        precondition(voltage.magnitude <= hardware.absoluteLimits.programVoltage)
+        precondition(compliance.value > 0 && compliance <= hardware.absoluteLimits.complianceCurrent)
+        pulses += 1
+        precondition(pulses <= 5_000)
+        return DCMeasurement(voltage: voltage, currentCode: 1, limited: false)
+    }
     mutating func setMarkers(_ value: UInt8) {}
     mutating func readTemperature() -> Kelvin { Kelvin(300) }
 }

@@ -42,6 +42,7 @@ enum BoardCheck: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case lostAndDamagedFramesRecoveredOnce
     case malformedFramesAnsweredWithErrors
     case markersTemperaturePingAndReset
+    case singleCellSweepsWithCompliance
 
     var testDescription: String { rawValue }
 }
@@ -71,6 +72,7 @@ enum BoardConformance {
         case .lostAndDamagedFramesRecoveredOnce: try await lostAndDamagedFramesRecoveredOnce(board)
         case .malformedFramesAnsweredWithErrors: try await malformedFramesAnsweredWithErrors(board)
         case .markersTemperaturePingAndReset: try await markersTemperaturePingAndReset(board)
+        case .singleCellSweepsWithCompliance: try await singleCellSweepsWithCompliance(board)
         }
     }
 
@@ -149,6 +151,78 @@ enum BoardConformance {
     }
 
     // MARK: Checks
+
+    /// SINGLE-CELL SWEEP on an ideal model device: staircase currents, voltages and limiter flags
+    /// exactly as the model arithmetic gives them (TestFrontEnd.dcCode), the compliance clamped to
+    /// the active limit and refused above the absolute one, a pulsed sweep stopping at its
+    /// conductance threshold, and counters.
+    static func singleCellSweepsWithCompliance(_ board: BoardUnderTest) async throws {
+        let c = client(board)
+        _ = try await c.hello()
+        let hardware = TestFrontEnd().hardware
+        // Tile 1, cell (2, 3): G⁺ starts at 67 mod 5 = 2 units; 998 pulses take it to 1000 (9.77 µS).
+        _ = try await c.program(pulses: [pulse(row: 2, column: 3, repeat: 998, tile: 1)])
+        var units = 1000
+        let volts = [0, 0.5, 1.0, 1.5, 1.0, 0.5, 0, -0.5, -1.0, -1.5, -1.0, -0.5, 0].map { Volts(Double(Float($0))) }
+        let compliance = Amperes(Double(Float(1e-4)))
+        let staircase = SweepRequest(
+            tile: 1, side: .plus, row: 2, column: 3, mode: .staircase, dwellNanoseconds: 1000, compliance: compliance, voltages: volts)
+        let q = try await c.sweep(staircase)
+        var expected: [SweepStep] = []
+        for v in volts {
+            if v.magnitude >= TestFrontEnd.dcSwitchingVoltage { units += v.value > 0 ? 1 : -1 }
+            let (code, limited) = TestFrontEnd.dcCode(units: units, voltage: v, compliance: compliance, hardware: hardware)
+            expected.append(SweepStep(voltage: v, currentCode: code, limited: limited))
+        }
+        #expect(q.steps == expected)
+        #expect(!q.stopped && !q.complianceClamped && q.compliance == compliance)
+        #expect(q.amperesPerCode == Amperes(Double(Float(1e-4 / 2047))))
+        #expect(q.siemensPerCode == .zero)
+        #expect(q.elapsedNanoseconds >= 13 * 1000)
+        #expect(q.steps[0].currentCode == 0 && q.steps[6].currentCode == 0 && q.steps[3].currentCode > 250)
+        // Above the absolute compliance: refused, nothing applied.
+        let above = try #require(await refusal { () async throws(BoardError) in
+            var r = staircase
+            r.compliance = Amperes(2e-4)
+            _ = try await c.sweep(r)
+        })
+        #expect(above.code == .currentOutOfLimit && above.value == Float(2e-4) && above.limit == Float(1e-4))
+        let beyond = try #require(await refusal { () async throws(BoardError) in
+            var r = staircase
+            r.voltages[4] = Volts(3.5)
+            _ = try await c.sweep(r)
+        })
+        #expect(beyond.code == .voltageOutOfLimit && beyond.index == 4)
+        // Above the active compliance: clamped, and the limiter holds the current there.
+        var tight = limits
+        tight.complianceCurrent = Amperes(Double(Float(1e-5)))
+        _ = try await c.setLimits(tight)
+        var clamped = staircase
+        clamped.compliance = Amperes(Double(Float(5e-5)))
+        clamped.voltages = [Volts(1.5)]
+        let k = try await c.sweep(clamped)
+        units += 1
+        let (code, limited) = TestFrontEnd.dcCode(units: units, voltage: Volts(1.5), compliance: tight.complianceCurrent, hardware: hardware)
+        #expect(k.complianceClamped && k.compliance == tight.complianceCurrent)
+        #expect(k.steps == [SweepStep(voltage: Volts(1.5), currentCode: code, limited: limited)])
+        #expect(limited && k.current(0).value <= tight.complianceCurrent.value + k.amperesPerCode.value / 2)
+        try await c.reset()
+        // Pulsed, stopping once the read reaches 1003.5 units' worth of conductance: three pulses.
+        let perCode = Double(Float(1e-5)) / 2047 / Double(Float(0.5))
+        let pulsed = SweepRequest(
+            tile: 1, side: .plus, row: 2, column: 3, mode: .pulsed, stop: .conductance, dwellNanoseconds: 100,
+            compliance: compliance, readVoltage: Volts(0.5), stopConductance: Siemens(Double(units) + 3.5) * perCode,
+            voltages: [Volts](repeating: Volts(1.5), count: 6))
+        let p = try await c.sweep(pulsed)
+        #expect(p.stopped)
+        #expect(p.steps.map(\.readCode) == (1...4).map { Int16(units + $0) })
+        let after = try await c.readConductances(ConductanceRead(tile: 1, sides: 1, row: 2, column: 3, rows: 1, columns: 1, readVoltage: Volts(0.25)))
+        #expect(after.codes == [Int16(units + 4)])
+        let counters = try await c.counters()
+        // RESET cleared the counters: the pulsed sweep's 4 pulses and 4 reads, plus the read above.
+        #expect(counters.pulses == 4 && counters.deviceReads == 5)
+        await c.close()
+    }
 
     static func hello(_ board: BoardUnderTest) async throws {
         let c = client(board)

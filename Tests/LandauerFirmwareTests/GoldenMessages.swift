@@ -81,6 +81,16 @@ let goldenMessages: [(name: String, message: GoldenMessage)] = {
             framesRejected: 1, retransmitsAnswered: 2, uptimeNanoseconds: 5_000_000_000)), answering: .counters, sequence: 11)),
         ("reset", .request(.reset, sequence: 12)),
         ("reset-ack", .response(.reset, answering: .reset, sequence: 12)),
+        ("sweep", .request(.sweep(SweepRequest(
+            tile: 0, side: .plus, row: 3, column: 7, mode: .pulsed, stop: .conductance, dwellNanoseconds: 1000,
+            compliance: Amperes(f32(5e-5)), readVoltage: Volts(f32(0.2)), stopConductance: Siemens(f32(1e-5)),
+            voltages: [Volts(1.5), Volts(2), Volts(2.5)])), sequence: 14)),
+        ("sweep-result", .response(.sweep(SweepResult(
+            stopped: true, complianceClamped: false, compliance: Amperes(f32(5e-5)), amperesPerCode: Amperes(f32(3.90625e-7)),
+            siemensPerCode: Siemens(f32(9.765625e-8)), elapsedNanoseconds: 4200,
+            steps: [SweepStep(voltage: Volts(1.5), currentCode: 3, limited: false, readCode: 51),
+                    SweepStep(voltage: Volts(2), currentCode: 128, limited: true, readCode: 205)])),
+            answering: .sweep, sequence: 14)),
         ("error", .response(.error(ErrorResponse(code: .voltageOutOfLimit, opcode: Opcode.programPulses.rawValue, index: 1, value: 5, limit: 3)),
             answering: .programPulses, sequence: 13)),
     ]

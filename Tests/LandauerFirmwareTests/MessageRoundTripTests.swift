@@ -17,7 +17,7 @@ struct MessageGenerator {
     }
 
     mutating func request() -> Request {
-        switch Int.random(in: 0..<12, using: &rng) {
+        switch Int.random(in: 0..<13, using: &rng) {
         case 0: return .hello(hostVersion: int())
         case 1: return .ping(bytes(300))
         case 2: return .readConductance(ConductanceRead(tile: int(), sides: UInt8.random(in: 1...3, using: &rng), row: int(), column: int(), rows: int(), columns: int(), readVoltage: Volts(float())))
@@ -39,12 +39,21 @@ struct MessageGenerator {
         case 7: return .marker(int())
         case 8: return .temperature
         case 9: return .counters
+        case 10:
+            // Fields a mode or stop condition does not use are 0, as the decoder requires.
+            let mode: SweepMode = Bool.random(using: &rng) ? .staircase : .pulsed
+            let stop = [SweepStop.none, .compliance, .conductance][count(2)]
+            return .sweep(SweepRequest(
+                tile: int(), side: Bool.random(using: &rng) ? .plus : .minus, row: int(), column: int(), mode: mode, stop: stop,
+                dwellNanoseconds: int(), compliance: Amperes(float()), readVoltage: mode == .pulsed ? Volts(float()) : .zero,
+                stopConductance: stop == .conductance ? Siemens(positive()) : .zero,
+                voltages: (0...count(40)).map { _ in Volts(float()) }))
         default: return .reset
         }
     }
 
     mutating func response() -> (Response, Opcode) {
-        switch Int.random(in: 0..<12, using: &rng) {
+        switch Int.random(in: 0..<13, using: &rng) {
         case 0:
             let tiles = (0..<count(8)).map { _ in TileInfo(rows: int(), columns: int(), outputFullScale: Amperes(positive())) }
             return (.info(BoardInfo(protocolVersion: int(), firmwareVersion: FirmwareVersion(major: int(), minor: int(), patch: int()), serial: bytes(32), clockHertz: int(), dacBits: int(), adcBits: int(), markerLines: int(), maxRequestBody: int(), deviceReadFullScale: Amperes(positive()), tiles: tiles, absoluteLimits: limits(), activeLimits: limits())), .hello)
@@ -63,6 +72,12 @@ struct MessageGenerator {
         case 8: return (.temperature(TemperatureReading(temperature: Kelvin(positive()), timestampNanoseconds: int())), .temperature)
         case 9: return (.counters(Counters(pulses: int(), deviceReads: int(), vectorReads: int(), adcConversions: int(), dacUpdates: int(), requestsExecuted: int(), framesRejected: int(), retransmitsAnswered: int(), uptimeNanoseconds: int())), .counters)
         case 10: return (.reset, .reset)
+        case 11:
+            return (.sweep(SweepResult(
+                stopped: Bool.random(using: &rng), complianceClamped: Bool.random(using: &rng), compliance: Amperes(positive()),
+                amperesPerCode: Amperes(positive()), siemensPerCode: Siemens(positive()), elapsedNanoseconds: int(),
+                steps: (0..<count(30)).map { _ in SweepStep(voltage: Volts(float()), currentCode: int(), limited: Bool.random(using: &rng), readCode: int()) })),
+                .sweep)
         default:
             let code = ErrorCode.allCases[count(ErrorCode.allCases.count - 1)]
             return (.error(ErrorResponse(code: code, opcode: int(), index: int(), value: Float(float()), limit: Float(float()))), .programPulses)

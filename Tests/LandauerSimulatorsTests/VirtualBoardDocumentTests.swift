@@ -247,6 +247,7 @@ extension VirtualBoardDocumentTests {
             "deviceModel": .text(c.deviceModel.name),
             "stuckFraction": .number(c.stuckFraction),
             "initialConductance": .optional(c.initialConductance?.value, "S"),
+            "forming": .text(c.forming == nil ? "off" : "on"),
             "temperature": .number(c.temperature.value, "K"),
             "thermalNoise": .flag(c.thermalNoise),
             "readNoiseFraction": .number(c.readNoiseFraction),

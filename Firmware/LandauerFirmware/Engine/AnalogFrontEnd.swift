@@ -19,13 +19,19 @@ public struct FrontEndDescription: Equatable, Sendable {
     /// The largest request or response body the firmware's buffers hold, in bytes (at most the
     /// protocol's 65 535). A microcontroller with little RAM reports less; the host splits batches.
     public var maxFrameBody: UInt16
+    /// Device current at the full-scale code of a sweep step's current conversion (`applyDC`):
+    /// the range the front end converts forming and I-V currents in, at least the absolute
+    /// compliance so a limited current is still on scale.
+    public var sweepCurrentFullScale: Amperes
 
+    /// Describes the hardware; `sweepCurrentFullScale` defaults to the absolute compliance current.
     public init(
         serial: [UInt8], clockHertz: UInt32, dacBits: UInt8, adcBits: UInt8, markerLines: UInt8,
         tiles: [TileInfo], deviceReadFullScale: Amperes, absoluteLimits: SafetyLimits,
-        maxFrameBody: UInt16 = UInt16(Frame.maxBody)
+        maxFrameBody: UInt16 = UInt16(Frame.maxBody), sweepCurrentFullScale: Amperes? = nil
     ) {
         self.maxFrameBody = maxFrameBody
+        self.sweepCurrentFullScale = sweepCurrentFullScale ?? absoluteLimits.complianceCurrent
         self.serial = serial
         self.clockHertz = clockHertz
         self.dacBits = dacBits
@@ -40,6 +46,24 @@ public struct FrontEndDescription: Equatable, Sendable {
     @inlinable public var dacMaxCode: Int16 { Int16((1 << Int(dacBits - 1)) - 1) }
     /// Largest ADC code magnitude.
     @inlinable public var adcMaxCode: Int16 { Int16((1 << Int(adcBits - 1)) - 1) }
+}
+
+/// What one DC step on a single device measured (`AnalogFrontEnd.applyDC`).
+public struct DCMeasurement: Equatable, Sendable {
+    /// The voltage the drivers actually applied across the device (the DAC's realisation of the
+    /// requested one).
+    public var voltage: Volts
+    /// The device current at the end of the step, as a signed ADC code of the sweep-current range
+    /// (code k stands for k × sweepCurrentFullScale / (2^(adcBits−1) − 1)).
+    public var currentCode: Int16
+    /// True when the current limiter held the device current at the compliance during the step.
+    public var limited: Bool
+    /// Creates a measurement.
+    public init(voltage: Volts, currentCode: Int16, limited: Bool) {
+        self.voltage = voltage
+        self.currentCode = currentCode
+        self.limited = limited
+    }
 }
 
 /// The small hardware interface the firmware engine is written against: converters, switches,
@@ -96,6 +120,16 @@ public protocol AnalogFrontEnd {
         tile: Int, side: DeviceSide, rowDrive: UnsafeBufferPointer<Int8>,
         columnDrive: UnsafeBufferPointer<Int8>, amplitude: Volts, widthNanoseconds: UInt32,
         compliance: Amperes) -> UInt32
+
+    /// Applies `voltage` (signed: positive potentiates) across one device alone for
+    /// `dwellNanoseconds`, with the drivers' current limiter set to `compliance` so that
+    /// |I| ≤ `compliance` at every instant, converts the device current at the end of the step in
+    /// the sweep-current range, and returns the lines to 0 V. The device may switch (form, SET,
+    /// RESET) during the step. The engine has checked the voltage, the dwell and the compliance
+    /// against its limits; the front end must still never let more than `compliance` flow.
+    mutating func applyDC(
+        tile: Int, row: Int, column: Int, side: DeviceSide, voltage: Volts, compliance: Amperes,
+        dwellNanoseconds: UInt32) -> DCMeasurement
 
     /// Drives the marker lines with `value` (bit k on line k).
     mutating func setMarkers(_ value: UInt8)

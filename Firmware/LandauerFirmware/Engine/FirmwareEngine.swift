@@ -24,7 +24,7 @@ public struct FirmwareEngine<FrontEnd: AnalogFrontEnd> {
     @usableFromInline var costs = CycleCosts()
 
     /// The version of this firmware engine.
-    public static var currentVersion: FirmwareVersion { FirmwareVersion(major: 0, minor: 1, patch: 0) }
+    public static var currentVersion: FirmwareVersion { FirmwareVersion(major: 0, minor: 2, patch: 0) }
 
     /// Creates an engine on `frontEnd`, answering up to `retransmitDepth` recent requests from cache.
     public init(frontEnd: FrontEnd, retransmitDepth: Int = 4, firmwareVersion: FirmwareVersion = Self.currentVersion) {
@@ -208,6 +208,8 @@ public struct FirmwareEngine<FrontEnd: AnalogFrontEnd> {
             result = .success(.temperature(TemperatureReading(temperature: t, timestampNanoseconds: frontEnd.nanoseconds)))
         case .counters:
             result = .success(.counters(currentCounters))
+        case .sweep(let q):
+            result = sweep(q)
         case .reset:
             counters = Counters()
             limits = frontEnd.hardware.absoluteLimits
@@ -475,6 +477,97 @@ public struct FirmwareEngine<FrontEnd: AnalogFrontEnd> {
                     UpdatePhase(rowSign: 1, columnSign: -1, side: .minus, drive: 1),
                     UpdatePhase(rowSign: -1, columnSign: 1, side: .minus, drive: 1)]
         }
+    }
+
+    /// The compliance a sweep runs with: the requested one, clamped to the active limit; refused
+    /// (`currentOutOfLimit`, limit: the absolute compliance) when it is not positive or above the
+    /// hardware's absolute limit. Returns the compliance in force and whether it was clamped.
+    @usableFromInline func sweepCompliance(_ requested: Amperes) -> Result<(Amperes, Bool), ErrorResponse> {
+        let absolute = frontEnd.hardware.absoluteLimits.complianceCurrent
+        if !(requested.value > 0) || exceeds(requested.value, absolute.value) {
+            return .failure(ErrorResponse(code: .currentOutOfLimit, opcode: Opcode.sweep.rawValue, value: Float(requested.value), limit: Float(absolute.value)))
+        }
+        if exceeds(requested.value, limits.complianceCurrent.value) { return .success((limits.complianceCurrent, true)) }
+        return .success((requested, false))
+    }
+
+    /// SINGLE-CELL SWEEP: validates everything (address, compliance, every step voltage, dwell,
+    /// read voltage, step count, response size) before the first step, then runs the steps,
+    /// stopping after the one that meets the stop condition.
+    mutating func sweep(_ q: SweepRequest) -> Result<Response, ErrorResponse> {
+        let op = Opcode.sweep
+        let tiles = frontEnd.hardware.tiles
+        if Int(q.tile) >= tiles.count || q.row >= tiles[Int(q.tile)].rows || q.column >= tiles[Int(q.tile)].columns {
+            return .failure(ErrorResponse(code: .addressOutOfRange, opcode: op.rawValue, value: Float(q.tile), limit: Float(tiles.count)))
+        }
+        let compliance: Amperes
+        let clamped: Bool
+        switch sweepCompliance(q.compliance) {
+        case .success(let c): (compliance, clamped) = c
+        case .failure(let e): return .failure(e)
+        }
+        let n = q.voltages.count
+        for k in 0..<n where exceeds(q.voltages[k].magnitude.value, limits.programVoltage.value) {
+            return .failure(ErrorResponse(code: .voltageOutOfLimit, opcode: op.rawValue, index: UInt16(truncatingIfNeeded: k), value: Float(q.voltages[k].value), limit: Float(limits.programVoltage.value)))
+        }
+        if q.dwellNanoseconds < limits.minPulseWidthNanoseconds {
+            return .failure(ErrorResponse(code: .pulseWidthOutOfLimit, opcode: op.rawValue, value: Float(q.dwellNanoseconds), limit: Float(limits.minPulseWidthNanoseconds)))
+        }
+        if q.dwellNanoseconds > limits.maxPulseWidthNanoseconds {
+            return .failure(ErrorResponse(code: .pulseWidthOutOfLimit, opcode: op.rawValue, value: Float(q.dwellNanoseconds), limit: Float(limits.maxPulseWidthNanoseconds)))
+        }
+        let pulsed = q.mode == .pulsed
+        if pulsed, var e = checkReadVoltage(q.readVoltage, opcode: op) {
+            e.index = 0xFFFF
+            return .failure(e)
+        }
+        if UInt64(n) > UInt64(limits.maxPulsesPerRequest) {
+            return .failure(ErrorResponse(code: .pulseCountOutOfLimit, opcode: op.rawValue, value: Float(n), limit: Float(limits.maxPulsesPerRequest)))
+        }
+        let fits = (Int(maxBody) - SweepResult.headerSize) / SweepStep.wireSize
+        if n > fits {
+            return .failure(ErrorResponse(code: .responseTooLarge, opcode: op.rawValue, value: Float(n), limit: Float(fits)))
+        }
+        let hw = frontEnd.hardware
+        let amperesPerCode = Amperes(hw.sweepCurrentFullScale.value / Double(hw.adcMaxCode))
+        let siemensPerCode = pulsed ? Siemens(hw.deviceReadFullScale.value / Double(hw.adcMaxCode) / q.readVoltage.value) : Siemens.zero
+        let tile = Int(q.tile)
+        let row = Int(q.row)
+        let column = Int(q.column)
+        let start = frontEnd.nanoseconds
+        var steps: [SweepStep] = []
+        steps.reserveCapacity(n)
+        var stopped = false
+        for k in 0..<n {
+            frontEnd.run(cycles: costs.perPulse)
+            let m = frontEnd.applyDC(tile: tile, row: row, column: column, side: q.side, voltage: q.voltages[k], compliance: compliance, dwellNanoseconds: q.dwellNanoseconds)
+            var step = SweepStep(voltage: m.voltage, currentCode: m.currentCode, limited: m.limited)
+            if pulsed {
+                frontEnd.run(cycles: costs.perDeviceRead)
+                step.readCode = frontEnd.readDevice(tile: tile, row: row, column: column, side: q.side, voltage: q.readVoltage)
+            }
+            steps.append(step)
+            switch q.stop {
+            case .none: break
+            case .compliance: stopped = m.limited
+            case .conductance:
+                if pulsed {
+                    stopped = siemensPerCode.value * Double(step.readCode) >= q.stopConductance.value
+                } else if m.voltage.value != 0 {
+                    stopped = (amperesPerCode.value * Double(step.currentCode) / m.voltage.value) >= q.stopConductance.value
+                }
+            }
+            if stopped { break }
+        }
+        let done = UInt64(steps.count)
+        let reads: UInt64 = pulsed ? done : 0
+        counters.pulses &+= done
+        counters.deviceReads &+= reads
+        counters.adcConversions &+= done &+ reads
+        counters.dacUpdates &+= done &+ reads
+        return .success(.sweep(SweepResult(
+            stopped: stopped, complianceClamped: clamped, compliance: compliance, amperesPerCode: amperesPerCode,
+            siemensPerCode: siemensPerCode, elapsedNanoseconds: frontEnd.nanoseconds &- start, steps: steps)))
     }
 
     mutating func setLimits(_ l: SafetyLimits) -> Result<Response, ErrorResponse> {

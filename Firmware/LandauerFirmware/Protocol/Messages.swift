@@ -15,6 +15,10 @@ public enum Opcode: UInt8, Sendable, CaseIterable {
     case temperature = 0x0A
     case counters = 0x0B
     case reset = 0x0C
+    /// SINGLE-CELL SWEEP: a staircase or pulsed voltage sweep on one device with a current
+    /// compliance, for forming and I-V tracing (added in firmware 0.2; older boards answer
+    /// `unknownOpcode`).
+    case sweep = 0x0D
 
     /// The frame type byte of this request's success response.
     @inlinable public var responseType: UInt8 { rawValue | 0x80 }
@@ -359,6 +363,149 @@ public struct OuterProductResult: Equatable, Sendable {
     }
 }
 
+/// How a SINGLE-CELL SWEEP applies its voltage steps.
+public enum SweepMode: UInt8, Sendable {
+    /// Each step holds its voltage for the dwell time and converts the device current at its end.
+    case staircase = 0
+    /// Each step is a pulse of its amplitude and width (current converted at the end of the
+    /// pulse), followed by a conductance read at the read voltage.
+    case pulsed = 1
+}
+
+/// When a SINGLE-CELL SWEEP stops before its last step.
+public enum SweepStop: UInt8, Sendable {
+    /// Run every step.
+    case none = 0
+    /// Stop after the first step whose current reached the compliance (the limiter engaged).
+    case compliance = 1
+    /// Stop after the first step whose conductance reached the threshold: the read conductance of
+    /// a pulsed sweep, |I|/|V| of a staircase step (steps at 0 V never stop it).
+    case conductance = 2
+}
+
+/// A voltage sweep on one device with a current compliance (forming, SET/RESET, I-V tracing).
+///
+/// Wire layout (26 + 4n bytes):
+/// ```
+/// 0  u8   tile            1 u8 side         2 u16 row        4 u16 column
+/// 6  u8   mode (SweepMode)                  7 u8 stop (SweepStop)
+/// 8  u32  dwell or pulse width (ns)
+/// 12 f32  compliance (A)   the engine clamps it to the active limit, refuses it above the absolute one
+/// 16 f32  read voltage (V) pulsed: > 0 and ≤ the read limit; staircase: 0
+/// 20 f32  stop conductance (S) stop = conductance: > 0; otherwise 0
+/// 24 u16  step count n (≥ 1)
+/// 26 n × f32  step voltages (V), signed, |V| ≤ the programming limit
+/// ```
+public struct SweepRequest: Equatable, Sendable {
+    public var tile: UInt8
+    public var side: DeviceSide
+    public var row: UInt16
+    public var column: UInt16
+    public var mode: SweepMode
+    public var stop: SweepStop
+    /// Staircase: how long each step holds; pulsed: the pulse width.
+    public var dwellNanoseconds: UInt32
+    /// The current limit through the device the host asks for.
+    public var compliance: Amperes
+    /// Pulsed sweeps: the voltage of the read after each pulse; 0 for a staircase.
+    public var readVoltage: Volts
+    /// `stop == .conductance`: the conductance that ends the sweep; 0 otherwise.
+    public var stopConductance: Siemens
+    /// The step voltages, signed (positive potentiates).
+    public var voltages: [Volts]
+
+    /// Creates a sweep request.
+    public init(
+        tile: UInt8, side: DeviceSide, row: UInt16, column: UInt16, mode: SweepMode, stop: SweepStop = .none,
+        dwellNanoseconds: UInt32, compliance: Amperes, readVoltage: Volts = .zero, stopConductance: Siemens = .zero,
+        voltages: [Volts]
+    ) {
+        self.tile = tile
+        self.side = side
+        self.row = row
+        self.column = column
+        self.mode = mode
+        self.stop = stop
+        self.dwellNanoseconds = dwellNanoseconds
+        self.compliance = compliance
+        self.readVoltage = readVoltage
+        self.stopConductance = stopConductance
+        self.voltages = voltages
+    }
+
+    /// Size of the fixed part on the wire, in bytes.
+    public static let headerSize = 26
+}
+
+/// One step of a sweep as the board measured it.
+public struct SweepStep: Equatable, Sendable {
+    /// The voltage the drivers applied (the request's, as the DAC realised it).
+    public var voltage: Volts
+    /// The device current converted at the end of the step, in codes of the sweep's `amperesPerCode`.
+    public var currentCode: Int16
+    /// True when the compliance limiter held the current during the step.
+    public var limited: Bool
+    /// Pulsed sweeps: the conductance read after the pulse, in codes of `siemensPerCode`; 0 for a staircase.
+    public var readCode: Int16
+    /// Creates a step record.
+    public init(voltage: Volts, currentCode: Int16, limited: Bool, readCode: Int16 = 0) {
+        self.voltage = voltage
+        self.currentCode = currentCode
+        self.limited = limited
+        self.readCode = readCode
+    }
+    /// Size on the wire in bytes.
+    public static let wireSize = 9
+}
+
+/// The outcome of a sweep: per step the applied voltage, the current and the read conductance.
+///
+/// Wire layout (23 + 9m bytes):
+/// ```
+/// 0  u16  steps executed m
+/// 2  u8   flags: bit 0 = stopped by the stop condition, bit 1 = compliance clamped to the active limit
+/// 3  f32  compliance in force (A)
+/// 7  f32  amperes per current code
+/// 11 f32  siemens per read code (0 for a staircase)
+/// 15 u64  board time spent (ns)
+/// 23 m × { f32 voltage (V), i16 current code, u8 flags (bit 0 = limited), i16 read code }
+/// ```
+public struct SweepResult: Equatable, Sendable {
+    /// True when the stop condition ended the sweep (the last step met it).
+    public var stopped: Bool
+    /// True when the requested compliance was above the active limit and the engine used the limit.
+    public var complianceClamped: Bool
+    /// The current limit the drivers held during the sweep.
+    public var compliance: Amperes
+    /// Current of one current code.
+    public var amperesPerCode: Amperes
+    /// Conductance of one read code (pulsed sweeps), or 0.
+    public var siemensPerCode: Siemens
+    /// Board time spent, in nanoseconds.
+    public var elapsedNanoseconds: UInt64
+    /// The steps executed, in order.
+    public var steps: [SweepStep]
+    /// Creates a sweep result.
+    public init(
+        stopped: Bool, complianceClamped: Bool, compliance: Amperes, amperesPerCode: Amperes, siemensPerCode: Siemens,
+        elapsedNanoseconds: UInt64, steps: [SweepStep]
+    ) {
+        self.stopped = stopped
+        self.complianceClamped = complianceClamped
+        self.compliance = compliance
+        self.amperesPerCode = amperesPerCode
+        self.siemensPerCode = siemensPerCode
+        self.elapsedNanoseconds = elapsedNanoseconds
+        self.steps = steps
+    }
+    /// The current measured in step `i`.
+    @inlinable public func current(_ i: Int) -> Amperes { amperesPerCode * Double(steps[i].currentCode) }
+    /// The conductance read after step `i` (pulsed sweeps).
+    @inlinable public func readConductance(_ i: Int) -> Siemens { siemensPerCode * Double(steps[i].readCode) }
+    /// Size of the fixed part on the wire, in bytes.
+    public static let headerSize = 23
+}
+
 /// Acknowledgement of a marker change, with the board time at which the lines changed.
 public struct MarkerAck: Equatable, Sendable {
     public var value: UInt8
@@ -485,6 +632,8 @@ public enum Request: Equatable, Sendable {
     case temperature
     case counters
     case reset
+    /// A single-cell sweep with a current compliance.
+    case sweep(SweepRequest)
 
     /// The opcode this request is sent with.
     @inlinable public var opcode: Opcode {
@@ -500,6 +649,7 @@ public enum Request: Equatable, Sendable {
         case .temperature: .temperature
         case .counters: .counters
         case .reset: .reset
+        case .sweep: .sweep
         }
     }
 
@@ -533,6 +683,12 @@ public enum Request: Equatable, Sendable {
         case .setLimits(let l): l.write(&w)
         case .marker(let v): w.u8(v)
         case .temperature, .counters, .reset: break
+        case .sweep(let q):
+            w = ByteWriter(capacity: SweepRequest.headerSize + 4 * q.voltages.count)
+            w.u8(q.tile); w.u8(q.side.rawValue); w.u16(q.row); w.u16(q.column); w.u8(q.mode.rawValue); w.u8(q.stop.rawValue)
+            w.u32(q.dwellNanoseconds); w.f32(Float(q.compliance.value)); w.f32(Float(q.readVoltage.value))
+            w.f32(Float(q.stopConductance.value)); w.u16(UInt16(truncatingIfNeeded: q.voltages.count))
+            for v in q.voltages { w.f32(Float(v.value)) }
         }
         return w.bytes
     }
@@ -607,6 +763,7 @@ public enum Request: Equatable, Sendable {
         case .temperature: request = .temperature
         case .counters: request = .counters
         case .reset: request = .reset
+        case .sweep: request = .sweep(try SweepRequest.read(&r))
         }
         try r.finish()
         return request
@@ -627,6 +784,8 @@ public enum Response: Equatable, Sendable {
     case temperature(TemperatureReading)
     case counters(Counters)
     case reset
+    /// The outcome of a single-cell sweep.
+    case sweep(SweepResult)
     /// A refusal; the board changed nothing.
     case error(ErrorResponse)
 
@@ -662,6 +821,15 @@ public enum Response: Equatable, Sendable {
             w.u64(c.dacUpdates); w.u32(c.requestsExecuted); w.u32(c.framesRejected)
             w.u32(c.retransmitsAnswered); w.u64(c.uptimeNanoseconds)
         case .reset: break
+        case .sweep(let q):
+            w = ByteWriter(capacity: SweepResult.headerSize + SweepStep.wireSize * q.steps.count)
+            w.u16(UInt16(truncatingIfNeeded: q.steps.count))
+            w.u8((q.stopped ? 1 : 0) | (q.complianceClamped ? 2 : 0))
+            w.f32(Float(q.compliance.value)); w.f32(Float(q.amperesPerCode.value)); w.f32(Float(q.siemensPerCode.value))
+            w.u64(q.elapsedNanoseconds)
+            for step in q.steps {
+                w.f32(Float(step.voltage.value)); w.i16(step.currentCode); w.u8(step.limited ? 1 : 0); w.i16(step.readCode)
+            }
         case .error(let e):
             w.u8(e.code.rawValue); w.u8(e.opcode); w.u16(e.index); w.f32(e.value); w.f32(e.limit)
         }
@@ -738,8 +906,75 @@ public enum Response: Equatable, Sendable {
                 dacUpdates: try r.u64(), requestsExecuted: try r.u32(), framesRejected: try r.u32(),
                 retransmitsAnswered: try r.u32(), uptimeNanoseconds: try r.u64()))
         case .reset: response = .reset
+        case .sweep: response = .sweep(try SweepResult.read(&r))
         }
         try r.finish()
         return response
+    }
+}
+
+
+extension SweepRequest {
+    /// Reads the body of a SINGLE-CELL SWEEP request; fields the mode or stop condition does not
+    /// use must be 0, and a sweep has at least one step.
+    @inlinable static func read(_ r: inout ByteReader) throws(ProtocolError) -> SweepRequest {
+        let tile = try r.u8()
+        let sideAt = r.offset
+        guard let side = DeviceSide(rawValue: try r.u8()) else { throw r.invalid(at: sideAt) }
+        let row = try r.u16()
+        let column = try r.u16()
+        let modeAt = r.offset
+        guard let mode = SweepMode(rawValue: try r.u8()) else { throw r.invalid(at: modeAt) }
+        let stopAt = r.offset
+        guard let stop = SweepStop(rawValue: try r.u8()) else { throw r.invalid(at: stopAt) }
+        let dwell = try r.u32()
+        let compliance = Amperes(Double(try r.finiteF32()))
+        let readAt = r.offset
+        let read = try r.finiteF32()
+        if mode == .staircase && read != 0 { throw r.invalid(at: readAt) }
+        let thresholdAt = r.offset
+        let threshold = try r.finiteF32()
+        if (stop == .conductance) != (threshold != 0) || threshold < 0 { throw r.invalid(at: thresholdAt) }
+        let countAt = r.offset
+        let n = Int(try r.u16())
+        if n == 0 { throw r.invalid(at: countAt) }
+        if n * 4 > r.remaining { throw ProtocolError.truncatedBody(type: Opcode.sweep.rawValue, offset: UInt32(r.offset + r.remaining)) }
+        var voltages: [Volts] = []
+        voltages.reserveCapacity(n)
+        for _ in 0..<n { voltages.append(Volts(Double(try r.finiteF32()))) }
+        return SweepRequest(
+            tile: tile, side: side, row: row, column: column, mode: mode, stop: stop, dwellNanoseconds: dwell,
+            compliance: compliance, readVoltage: Volts(Double(read)), stopConductance: Siemens(Double(threshold)),
+            voltages: voltages)
+    }
+}
+
+extension SweepResult {
+    /// Reads the body of a SINGLE-CELL SWEEP response.
+    @inlinable static func read(_ r: inout ByteReader) throws(ProtocolError) -> SweepResult {
+        let m = Int(try r.u16())
+        let flagsAt = r.offset
+        let flags = try r.u8()
+        if flags > 3 { throw r.invalid(at: flagsAt) }
+        let compliance = Amperes(Double(try r.finiteF32()))
+        let perCode = Amperes(Double(try r.finiteF32()))
+        let perRead = Siemens(Double(try r.finiteF32()))
+        let elapsed = try r.u64()
+        if m * SweepStep.wireSize > r.remaining {
+            throw ProtocolError.truncatedBody(type: Opcode.sweep.responseType, offset: UInt32(r.offset + r.remaining))
+        }
+        var steps: [SweepStep] = []
+        steps.reserveCapacity(m)
+        for _ in 0..<m {
+            let v = Volts(Double(try r.finiteF32()))
+            let current = try r.i16()
+            let stepFlagsAt = r.offset
+            let stepFlags = try r.u8()
+            if stepFlags > 1 { throw r.invalid(at: stepFlagsAt) }
+            steps.append(SweepStep(voltage: v, currentCode: current, limited: stepFlags == 1, readCode: try r.i16()))
+        }
+        return SweepResult(
+            stopped: flags & 1 != 0, complianceClamped: flags & 2 != 0, compliance: compliance, amperesPerCode: perCode,
+            siemensPerCode: perRead, elapsedNanoseconds: elapsed, steps: steps)
     }
 }

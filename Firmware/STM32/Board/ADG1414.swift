@@ -22,6 +22,9 @@ struct SwitchMatrix: Sendable {
         case busA = 2
         /// Programming bus B, −amplitude/2 while the pulse gate is open.
         case busB = 3
+        /// No switch closed: the line floats (single-device DC steps leave every line but the
+        /// device's row and column floating).
+        case float = 4
     }
 
     /// ADG1414 devices in the chain.
@@ -36,7 +39,7 @@ struct SwitchMatrix: Sendable {
     /// Connects every line as `connections[line]` says (all other switches open).
     func apply(_ connections: inout [Connection]) {
         var bytes = [UInt8](repeating: 0, count: devices)
-        for line in 0..<lines {
+        for line in 0..<lines where connections[line] != .float {
             let index = line * 4 + connections[line].rawValue
             // Device d receives byte devices − 1 − d of the frame.
             bytes[devices - 1 - index / 8] |= 1 << UInt8(index % 8)

@@ -43,7 +43,24 @@ struct PulseGenerator: Sendable {
 
     /// Opens the gate for `widthNanoseconds` and returns when it has closed.
     func fire(widthNanoseconds: UInt32) {
-        let ticks = max(1, UInt64(widthNanoseconds) * UInt64(timerHertz) / 1_000_000_000)
+        open(widthNanoseconds: UInt64(widthNanoseconds))
+        waitClosed()
+    }
+
+    /// The bus voltage the DAC realises for a requested magnitude: its 12-bit code back in volts,
+    /// halved (each bus carries ±DAC1/2), so at most 1.65 V.
+    static func busVoltage(forMagnitude v: Volts) -> Volts {
+        Volts(Double(code(v * 2)) / 4095 * dacReference.value / 2)
+    }
+
+    /// Waits until a gate opened by `open(widthNanoseconds:)` has closed again.
+    func waitClosed() {
+        _ = timer[0x00].wait(for: 1 << 0, set: false, attempts: 2_000_000)
+    }
+
+    /// Opens the gate for `widthNanoseconds` and returns at once (the timer closes it).
+    func open(widthNanoseconds: UInt64) {
+        let ticks = max(1, widthNanoseconds * UInt64(timerHertz) / 1_000_000_000)
         let prescaler = ticks / 0x1_0000  // so that ticks / (prescaler + 1) fits ARR's 16 bits
         let counts = max(1, ticks / (prescaler + 1))
         let t = timer
@@ -53,6 +70,5 @@ struct PulseGenerator: Sendable {
         t[0x14].write(1)  // EGR.UG: load PSC and ARR now
         t[0x10].write(0)  // clear the update flag UG raised
         t[0x00].write(1 << 3 | 1 << 0)  // OPM, CEN: one pulse, then the counter stops itself
-        _ = t[0x00].wait(for: 1 << 0, set: false, attempts: 2_000_000)
     }
 }

@@ -24,6 +24,12 @@ enum ReferenceBoard {
     static let switchSettleNanoseconds: UInt64 = 2_000
     /// DAC outputs settle (AD5676R, 5 µs to ½ LSB) before a conversion.
     static let dacSettleNanoseconds: UInt64 = 5_000
+    /// A DC step keeps the bus gate open this much longer than its dwell, so the ADS8688's
+    /// conversion at the end of the dwell (a few µs at 10.5 MHz) happens under bias.
+    static let conversionGuardNanoseconds: UInt64 = 20_000
+    /// A DC step counts as compliance-limited when its current is within this fraction of the
+    /// limit (the bus drivers' limiter has no status line; 2 % covers its accuracy and the ADC's).
+    static let limitedFraction = 0.98
 
     // SPI1 (PB3 SCK, PB4 MISO, PB5 MOSI, AF5): AD5676R chain, SYNC PD0, LDAC PD1.
     // SPI2 (PB13 SCK, PB14 MISO, PB15 MOSI, AF5): ADS8688 ×4, CS PD2–PD5.
@@ -76,7 +82,8 @@ struct ReferenceFrontEnd: AnalogFrontEnd {
         hardware = FrontEndDescription(
             serial: boardSerial(), clockHertz: clock.systemHertz, dacBits: 16, adcBits: 16, markerLines: MarkerLines.count,
             tiles: [TileInfo(rows: UInt16(b.rows), columns: UInt16(b.weightColumns), outputFullScale: b.outputFullScale)],
-            deviceReadFullScale: b.deviceReadFullScale, absoluteLimits: b.absoluteLimits, maxFrameBody: 8192)
+            deviceReadFullScale: b.deviceReadFullScale, absoluteLimits: b.absoluteLimits, maxFrameBody: 8192,
+            sweepCurrentFullScale: b.deviceReadFullScale)
 
         ClockGate.spi1.enable()
         ClockGate.spi2.enable()
@@ -244,6 +251,39 @@ struct ReferenceFrontEnd: AnalogFrontEnd {
             rowDrive: { rowDrive[$0] }, columnDrive: { $0 % 2 == s ? columnDrive[$0 / 2] : 0 },
             amplitude: amplitude, widthNanoseconds: widthNanoseconds, compliance: compliance)
         return full
+    }
+
+    /// A single-device DC step: the device's row on bus A (V > 0) or bus B (V < 0) at |V| (DAC1 at
+    /// 2|V|, so |V| ≤ 1.65 V: the realised bus voltage is what is reported), its physical column
+    /// on its sense amplifier (virtual ground, ±2.56 V range: 256 µA full scale), every other line
+    /// floating. The bus drivers' current limit is set to the compliance (DAC2 / 10 kΩ), so the
+    /// hardware holds |I| ≤ I_c. The gate stays open for the dwell plus a conversion guard, and the
+    /// current is converted at the end of the dwell, under bias.
+    mutating func applyDC(
+        tile: Int, row: Int, column: Int, side: DeviceSide, voltage: Volts, compliance: Amperes, dwellNanoseconds: UInt32
+    ) -> DCMeasurement {
+        let line = 2 * column + Int(side.rawValue)
+        let bus = PulseGenerator.busVoltage(forMagnitude: voltage.magnitude)
+        let applied = voltage.value < 0 ? Volts(-bus.value) : bus
+        for l in 0..<connections.count { connections[l] = .float }
+        connections[row] = voltage.value < 0 ? .busB : .busA
+        connections[ReferenceBoard.rows + line] = .sense
+        let adc = adcs[line / 8]
+        adc.setRange(channel: line % 8, .bipolar0_625)
+        pulses.set(amplitude: bus * 2, compliance: compliance)
+        switches.apply(&connections)
+        timebase.wait(nanoseconds: ReferenceBoard.switchSettleNanoseconds)
+        pulses.open(widthNanoseconds: UInt64(dwellNanoseconds) &+ ReferenceBoard.conversionGuardNanoseconds)
+        timebase.wait(nanoseconds: UInt64(dwellNanoseconds))
+        convert(first: line, count: 1)
+        pulses.waitClosed()
+        pulses.set(amplitude: .zero, compliance: .zero)
+        adc.setRange(channel: line % 8, .bipolar1_25)
+        release()
+        let code = Int16(max(-32767, min(32767, adcCodes[line])))
+        let lsb = hardware.sweepCurrentFullScale.value / Double(hardware.adcMaxCode)
+        let current = Double(code < 0 ? -Int32(code) : Int32(code)) * lsb
+        return DCMeasurement(voltage: applied, currentCode: code, limited: current >= ReferenceBoard.limitedFraction * compliance.value)
     }
 
     mutating func setMarkers(_ value: UInt8) { markerLines.drive(value) }

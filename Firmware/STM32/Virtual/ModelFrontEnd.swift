@@ -49,6 +49,10 @@ struct ModelProfile {
         return p
     }()
 
+    /// A DC step of at least this magnitude moves a model device one step in its direction, as a
+    /// pulse does; below it the device only conducts.
+    static let dcSwitchingVoltage = Volts(1.0)
+
     static func initialPlus(_ k: Int) -> Int16 { Int16(k % 5) }
     static func initialMinus(_ k: Int) -> Int16 { 2 }
 }
@@ -167,6 +171,31 @@ struct ModelFrontEnd: AnalogFrontEnd {
         }
         timebase.wait(nanoseconds: ModelTiming.pulseSetupNanoseconds &+ UInt64(widthNanoseconds))
         return full
+    }
+
+    /// A DC step on a model device: a step at or above `dcSwitchingVoltage` first moves the device
+    /// one step in its direction, then its current is Ohmic at its conductance, one unit being
+    /// deviceReadFullScale / (2^(adcBits−1) − 1) / readVoltage limit siemens (so a read at the
+    /// limit returns the units), limited to the compliance, and converted in the sweep range with
+    /// round-half-away-from-zero. The same arithmetic as the host's driver-test front end.
+    mutating func applyDC(
+        tile: Int, row: Int, column: Int, side: DeviceSide, voltage: Volts, compliance: Amperes, dwellNanoseconds: UInt32
+    ) -> DCMeasurement {
+        let k = row * tiles[tile].columns + column
+        if voltage.magnitude >= ModelProfile.dcSwitchingVoltage {
+            tiles[tile].step(k, side: side, direction: voltage.value > 0 ? 1 : -1)
+        }
+        let units = side == .plus ? tiles[tile].plus[k] : tiles[tile].minus[k]
+        timebase.wait(nanoseconds: ModelTiming.pulseSetupNanoseconds &+ UInt64(dwellNanoseconds) &+ ModelTiming.conversionNanoseconds)
+        let maxCode = Double(hardware.adcMaxCode)
+        let unit = hardware.deviceReadFullScale.value / maxCode / hardware.absoluteLimits.readVoltage.value
+        let ideal = Double(units) * unit * voltage.value
+        let limited = ideal >= compliance.value || -ideal >= compliance.value
+        let current = limited ? (ideal < 0 ? -compliance.value : compliance.value) : ideal
+        var x = current / (hardware.sweepCurrentFullScale.value / maxCode)
+        x = max(-maxCode, min(maxCode, x))
+        let code = x < 0 ? -Int16(-x + 0.5) : Int16(x + 0.5)
+        return DCMeasurement(voltage: voltage, currentCode: code, limited: limited)
     }
 
     mutating func setMarkers(_ value: UInt8) {

@@ -57,6 +57,9 @@ public struct VirtualBoardConfig: Sendable, Equatable {
     public var stuckFraction: Double
     /// Starting conductance of every device; `nil` uses the model's own starting point.
     public var initialConductance: Siemens?
+    /// Fresh, unformed devices that must be formed (with a compliance) before they switch;
+    /// `nil` (the default) starts every device formed.
+    public var forming: FormingParameters?
 
     // MARK: Noise
     /// Temperature of the array (sets the Johnson–Nyquist noise).
@@ -127,6 +130,7 @@ public struct VirtualBoardConfig: Sendable, Equatable {
         deviceModel: DeviceModel = .expStep(.reram),
         stuckFraction: Double = 0,
         initialConductance: Siemens? = nil,
+        forming: FormingParameters? = nil,
         temperature: Kelvin = Kelvin(300),
         thermalNoise: Bool = true,
         readNoiseFraction: Double = 0.001,
@@ -163,6 +167,7 @@ public struct VirtualBoardConfig: Sendable, Equatable {
         self.deviceModel = deviceModel
         self.stuckFraction = stuckFraction
         self.initialConductance = initialConductance
+        self.forming = forming
         self.temperature = temperature
         self.thermalNoise = thermalNoise
         self.readNoiseFraction = readNoiseFraction
@@ -252,6 +257,7 @@ public struct VirtualBoardConfig: Sendable, Equatable {
             p.append("tile \(k) has an invalid geometry")
         }
         if !(stuckFraction >= 0 && stuckFraction <= 1) { p.append("stuck fraction outside [0, 1]") }
+        if let forming { p += forming.problems(window: conductanceWindow) }
         if !(temperature.value > 0) { p.append("temperature must be positive") }
         if !(readNoiseFraction >= 0) { p.append("read noise fraction must be non-negative") }
         if !(readTime.value > 0) { p.append("read time must be positive") }

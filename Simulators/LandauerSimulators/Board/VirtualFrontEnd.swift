@@ -51,6 +51,9 @@ public struct VirtualFrontEnd: AnalogFrontEnd, Sendable {
     public private(set) var markerHistory: [MarkerEvent] = []
     /// The array's temperature now (sets the thermal noise; the sensor reads it).
     public var temperature: Kelvin
+    /// The largest true device current |I| of any DC step so far (ground truth, before the
+    /// converter and its noise): what the compliance limiter let through.
+    public private(set) var peakDCCurrent = Amperes.zero
 
     private var readRandom: [SimulationRandom]
     private var sensorRandom: SimulationRandom
@@ -79,7 +82,7 @@ public struct VirtualFrontEnd: AnalogFrontEnd, Sendable {
             CrossbarTile(
                 rows: config.tiles[k].rows, columns: config.tiles[k].columns, model: config.deviceModel,
                 window: config.conductanceWindow, stuckFraction: config.stuckFraction,
-                initialConductance: config.initialConductance, seed: config.seed, index: k)
+                initialConductance: config.initialConductance, forming: config.forming, seed: config.seed, index: k)
         }
         waveform = SupplyWaveform(binWidth: config.waveformBinWidth, supplyVoltage: config.supplyVoltage, retentionLimit: config.waveformRetention)
         temperature = config.temperature
@@ -305,6 +308,38 @@ public struct VirtualFrontEnd: AnalogFrontEnd, Sendable {
         let lines = book(.lineCharging, config.lineCapacitance.value * halfV * halfV * Double(outcome.drivenLines), count: UInt64(outcome.drivenLines))
         spend(UInt64(widthNanoseconds) * 1000, active: false, eventEnergy: full + half + lines)
         return UInt32(outcome.fullySelected)
+    }
+
+    /// Holds `voltage` across one device for `dwellNanoseconds` through the drivers' current
+    /// limiter (an ideal one: |I| ≤ `compliance`), then converts the current in the sweep-current
+    /// range (with the single-device read's noise model on that range). The device model sees the
+    /// step as one pulse of that voltage and width: it may form, SET or RESET. Takes the driver
+    /// set-up time (one DAC update), the dwell (the device energy
+    /// |V|·min(|V|·(G_before + G_after)/2, I_c)·t as a `programming-pulse`, and C·V² of line
+    /// charging) and one conversion.
+    public mutating func applyDC(
+        tile: Int, row: Int, column: Int, side: DeviceSide, voltage: Volts, compliance: Amperes,
+        dwellNanoseconds: UInt32
+    ) -> DCMeasurement {
+        precondition(tile >= 0 && tile < tiles.count, "tile out of range")
+        let width = Seconds(nanoseconds: UInt64(dwellNanoseconds))
+        spend(setupPicoseconds, active: false, eventEnergy: book(.dacUpdate, config.dacUpdateEnergy.value, count: 1))
+        let outcome = tiles[tile].applyDC(row: row, column: column, side: side, voltage: voltage, width: width, compliance: compliance)
+        peakDCCurrent = max(peakDCCurrent, outcome.current.magnitude)
+        let device = book(.programmingPulse, CrossbarTile.pulseEnergy(voltage: voltage, before: outcome.before, after: outcome.after, width: width, compliance: compliance).value, count: 1)
+        let lines = book(.lineCharging, config.lineCapacitance.value * voltage.value * voltage.value, count: 1)
+        spend(UInt64(dwellNanoseconds) * 1000, active: false, eventEnergy: device + lines)
+        tiles[tile].refreshCaches()
+        var i = outcome.current.value
+        let fullScale = hardware.sweepCurrentFullScale.value
+        let extra = config.readNoiseFraction * fullScale
+        let variance = thermalFactor * tiles[tile].physicalColumnLoad(column, side: side) + extra * extra
+        if variance > 0 { i += variance.squareRoot() * readRandom[tile].gaussian() }
+        var q = (i * adcMaxCode / fullScale).rounded()
+        if !(q < adcMaxCode) { q = adcMaxCode }
+        if q < -adcMaxCode { q = -adcMaxCode }
+        spend(conversionPicoseconds, active: false, eventEnergy: book(.adcConversion, config.adcConversionEnergy.value, count: 1))
+        return DCMeasurement(voltage: voltage, currentCode: Int16(q), limited: outcome.limited)
     }
 
     // MARK: Markers and sensor

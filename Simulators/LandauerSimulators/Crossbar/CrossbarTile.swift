@@ -17,6 +17,20 @@ public struct SlotOutcome: Sendable, Equatable {
     public init() {}
 }
 
+/// What a DC step did to one device (`CrossbarTile.applyDC`).
+public struct DCOutcome: Sendable, Equatable {
+    /// Conductance before the step.
+    public var before: Siemens
+    /// Conductance after the step.
+    public var after: Siemens
+    /// The device current at the end of the step, limited to the compliance.
+    public var current: Amperes
+    /// Whether the current limiter held the current during the step.
+    public var limited: Bool
+    /// Whether this step formed the device.
+    public var formed: Bool
+}
+
 /// One crossbar tile: `rows × columns` weights, each a differential pair (G⁺, G⁻) of devices in
 /// separate physical columns, with each device's state and device-to-device parameters.
 ///
@@ -57,9 +71,12 @@ public struct CrossbarTile: Sendable {
     ///   - stuckFraction: probability that a device is stuck (at G_min or G_max, even odds).
     ///   - initialConductance: every device's starting conductance; `nil` uses the model's own
     ///     starting point (w = 0 for pulsed models, mid-window conductance otherwise).
+    ///   - forming: when given, every free device starts unformed (`FormingParameters`), with a
+    ///     forming voltage of its own from the tile's forming stream, G⁺ then G⁻.
     public init(
         rows: Int, columns: Int, model: DeviceModel, window: ConductanceWindow = .default,
-        stuckFraction: Double = 0, initialConductance: Siemens? = nil, seed: UInt64, index: Int = 0
+        stuckFraction: Double = 0, initialConductance: Siemens? = nil, forming: FormingParameters? = nil,
+        seed: UInt64, index: Int = 0
     ) {
         precondition(rows > 0 && columns > 0, "a tile needs at least one row and one column")
         precondition(stuckFraction >= 0 && stuckFraction <= 1, "stuck fraction must lie in [0, 1]")
@@ -75,6 +92,11 @@ public struct CrossbarTile: Sendable {
         minus = DeviceArray(count: rows * columns)
         physics.populate(&plus, variation: &variation, stuck: &stuck, stuckFraction: stuckFraction, initialConductance: initialConductance?.value)
         physics.populate(&minus, variation: &variation, stuck: &stuck, stuckFraction: stuckFraction, initialConductance: initialConductance?.value)
+        if let forming {
+            var random = SimulationRandom(seed: seed, purpose: .forming, index: index)
+            physics.makeUnformed(&plus, forming, random: &random)
+            physics.makeUnformed(&minus, forming, random: &random)
+        }
     }
 
     @inline(__always) func index(_ row: Int, _ column: Int) -> Int {
@@ -122,6 +144,19 @@ public struct CrossbarTile: Sendable {
         return StuckState(rawValue: side == .plus ? plus.stuck[k] : minus.stuck[k]) ?? .free
     }
 
+    /// Whether a device is formed (always true unless the tile was built with forming parameters).
+    public func isFormed(row: Int, column: Int, side: DeviceSide) -> Bool {
+        formingVoltage(row: row, column: column, side: side) == nil
+    }
+
+    /// The voltage that forms an unformed device, or nil once it is formed.
+    public func formingVoltage(row: Int, column: Int, side: DeviceSide) -> Volts? {
+        let k = index(row, column)
+        let a = side == .plus ? plus : minus
+        guard !a.formingVoltage.isEmpty, a.formingVoltage[k] > 0 else { return nil }
+        return Volts(a.formingVoltage[k])
+    }
+
     /// Number of stuck devices on both sides.
     public var stuckDeviceCount: Int {
         plus.stuck.reduce(0) { $0 + ($1 != 0 ? 1 : 0) } + minus.stuck.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }
@@ -151,7 +186,8 @@ public struct CrossbarTile: Sendable {
     // MARK: Test set-up
 
     /// Sets one device's conductance directly (clamped into the window), bypassing the device
-    /// physics; the model state follows. Stuck devices stay stuck for later pulses.
+    /// physics; the model state follows, and an unformed device counts as formed from then on.
+    /// Stuck devices stay stuck for later pulses.
     public mutating func setConductance(_ g: Siemens, row: Int, column: Int, side: DeviceSide) {
         let k = index(row, column)
         let c = window.clamp(g).value
@@ -159,9 +195,11 @@ public struct CrossbarTile: Sendable {
         if side == .plus {
             plus.conductance[k] = physics.conductance(ofState: s)
             plus.state[k] = s
+            if !plus.formingVoltage.isEmpty { plus.formingVoltage[k] = 0 }
         } else {
             minus.conductance[k] = physics.conductance(ofState: s)
             minus.state[k] = s
+            if !minus.formingVoltage.isEmpty { minus.formingVoltage[k] = 0 }
         }
         cachesValid = false
     }
@@ -204,6 +242,29 @@ public struct CrossbarTile: Sendable {
         }
         if before != after { cachesValid = false }
         return (Siemens(before), Siemens(after))
+    }
+
+    /// Holds `voltage` across one device for `width` through an ideal current limiter of
+    /// `compliance`: the device model sees it as one pulse of that voltage and width (so a DC step
+    /// beyond the switching threshold SETs or RESETs it, and a first one beyond the forming
+    /// voltage forms it), and the current at the end of the step is Ohmic, I = V·G_after, with
+    /// |I| ≤ I_c. `limited` is true when the limiter held the current at some instant of the
+    /// step: |V|·G ≥ I_c before or after, or the device formed (a filament grows until the
+    /// limiter stops it).
+    public mutating func applyDC(
+        row: Int, column: Int, side: DeviceSide, voltage: Volts, width: Seconds, compliance: Amperes
+    ) -> DCOutcome {
+        let wasFormed = isFormed(row: row, column: column, side: side)
+        let (before, after) = applyPulse(row: row, column: column, side: side, voltage: voltage, width: width, compliance: compliance)
+        let v = voltage.value
+        let ic = compliance.value
+        let formed = !wasFormed && isFormed(row: row, column: column, side: side)
+        // Relative slack so that a current equal to the compliance (forming lands there) counts as limited.
+        let reach = ic * (1 - 1e-12)
+        let limited = formed || abs(v) * before.value >= reach || abs(v) * after.value >= reach
+        let ohmic = v * after.value
+        let current = min(max(ohmic, -ic), ic)
+        return DCOutcome(before: before, after: after, current: Amperes(current), limited: limited, formed: formed)
     }
 
     /// Applies one slot of a parallel update to the `side` devices: device (i, j) sees

@@ -23,6 +23,9 @@ struct DeviceArray: Sendable {
     var upper: [Double] = []
     /// StuckState raw values.
     var stuck: [UInt8]
+    /// Unformed devices: the voltage that forms each one (> 0), 0 once formed. Empty when the
+    /// devices start formed (the default), so the check per pulse is one `isEmpty`.
+    var formingVoltage: [Double] = []
 
     init(count: Int) {
         conductance = [Double](repeating: 0, count: count)
@@ -213,6 +216,10 @@ struct DevicePhysics: Sendable {
         random: inout SimulationRandom
     ) {
         if a.stuck[k] != 0 { return }
+        if !a.formingVoltage.isEmpty && a.formingVoltage[k] > 0 {
+            if v >= a.formingVoltage[k] { form(&a, k, voltage: v, compliance: compliance) }
+            return
+        }
         switch law {
         case .ideal:
             if abs(v) < threshold { return }
@@ -225,6 +232,31 @@ struct DevicePhysics: Sendable {
             applyPulsed(&a, k, up: v > 0, random: &random)
         case .vteam:
             applyVTEAM(&a, k, voltage: v, width: width, compliance: compliance)
+        }
+    }
+
+    /// Forms an unformed device at positive voltage `v` ≥ its forming voltage: the filament grows
+    /// until the current reaches the compliance, so the device lands at G = I_c / v, limited to
+    /// the window (and, for pulsed models, to the device's own bounds).
+    func form(_ a: inout DeviceArray, _ k: Int, voltage v: Double, compliance: Double) {
+        var s = state(ofConductance: min(max(compliance / v, gMin), gMax))
+        if isPulsed { s = min(max(s, a.lower[k]), a.upper[k]) }
+        a.state[k] = s
+        a.conductance[k] = conductance(ofState: s)
+        a.formingVoltage[k] = 0
+    }
+
+    /// Makes every free device of a fresh array unformed: conductance `unformed` and a forming
+    /// voltage drawn per device (one Gaussian each, in index order, stuck devices included so the
+    /// stream does not depend on them; stuck devices stay as they are, formed).
+    func makeUnformed(_ a: inout DeviceArray, _ parameters: FormingParameters, random: inout SimulationRandom) {
+        let n = a.state.count
+        a.formingVoltage = [Double](repeating: 0, count: n)
+        for k in 0..<n {
+            let drawn = parameters.formingVoltage.value + parameters.formingVoltageSpread.value * random.gaussian()
+            if a.stuck[k] != 0 { continue }
+            a.formingVoltage[k] = max(drawn, parameters.minimumFormingVoltage.value)
+            a.conductance[k] = parameters.unformedConductance.value
         }
     }
 

@@ -108,6 +108,8 @@ public enum RandomStreamPurpose: UInt64, Sendable, CaseIterable {
     case readNoise = 4
     /// The temperature sensor's noise.
     case sensorNoise = 5
+    /// Each fresh device's forming voltage, drawn once per tile when devices start unformed.
+    case forming = 6
 }
 
 extension SimulationRandom {

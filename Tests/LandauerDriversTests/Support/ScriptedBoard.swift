@@ -59,6 +59,11 @@ final class ScriptedBoard: Sendable {
         case .temperature: .temperature(TemperatureReading(temperature: Kelvin(296.5), timestampNanoseconds: 43))
         case .counters: .counters(Counters(pulses: 5, requestsExecuted: 9))
         case .reset: .reset
+        case .sweep(let q):
+            .sweep(SweepResult(
+                stopped: false, complianceClamped: false, compliance: q.compliance, amperesPerCode: Amperes(1e-8),
+                siemensPerCode: .zero, elapsedNanoseconds: 10,
+                steps: q.voltages.map { SweepStep(voltage: $0, currentCode: 1, limited: false) }))
         }
     }
 
