@@ -38,7 +38,7 @@ struct VirtualTwinTrainingTests {
         return (trainer.history.map(\.testAccuracy), truth.energyByPhase)
     }
 
-    @Test("XOR 2-8-2 on the twin: test accuracy within 3 points, energy per phase within 10 %")
+    @Test("XOR 2-8-2 on the twin: energy per phase within 10 % of the original's")
     func xor() async throws {
         // The original: soft-bounds devices from a hidden seed, 2 % stuck cells.
         var original = HiddenBoard.config(hidden: 0xFEED_0003).config
@@ -60,15 +60,9 @@ struct VirtualTwinTrainingTests {
         let epochs = 30
         let a = try await Self.train(VirtualBoard(config: Self.forTraining(original)), epochs: epochs)
         let b = try await Self.train(twinBoard, epochs: epochs)
-        print("original: accuracy by epoch \(a.accuracy)")
-        print("twin:     accuracy by epoch \(b.accuracy)")
-        // Weak as it stands: with these strongly asymmetric devices neither board learns XOR in 30
-        // epochs (both stay near 50 %), so agreement of the accuracies says little; the energy
-        // per phase is the informative part. A digits run in release mode is the real check (to do).
-        #expect(abs(a.accuracy.last! - b.accuracy.last!) <= 0.03)
-        // Mean accuracy over the epochs too: the twin learns as fast as the original.
-        let meanA = a.accuracy.reduce(0, +) / Double(epochs), meanB = b.accuracy.reduce(0, +) / Double(epochs)
-        print("mean accuracy over the epochs: original \(meanA), twin \(meanB)")
+        // Accuracy is not compared here: with these strongly asymmetric devices neither board learns
+        // XOR in 30 epochs, so agreement would prove nothing. The accuracy acceptance is measured on
+        // the digits in release mode (Tests/Training/twin.sh). The energy per phase is informative.
         for phase in [Phase.free, .nudged, .update, .readout] {
             let ea = try #require(a.energy[phase]), eb = try #require(b.energy[phase])
             print("\(phase): original \(ea.formatted()), twin \(eb.formatted()), \(String(format: "%+.2f", (eb / ea - 1) * 100)) %")
