@@ -15,6 +15,7 @@ public enum SimulatorOptions {
         ("noise", "off silences thermal (Johnson–Nyquist), extra read and sensor noise; on turns thermal noise on"),
         ("readnoise", "extra read noise, standard deviation as a fraction of output full scale"),
         ("stuck", "fraction of stuck devices, 0…1"),
+        ("unformed", "on: devices start unformed and conduct almost nothing until a forming sweep switches them (landauer characterize form); off (default): formed"),
         ("link", "link rate in bytes per second"),
         ("retention", "supply-waveform bins kept in memory (1 µs each; default 4194304)"),
         ("adc-bits", "output ADC resolution in bits, 2…16 (default 9)"),
@@ -84,6 +85,13 @@ public enum SimulatorOptions {
         if let r = try connection.value("readnoise", as: Double.self) {
             guard r >= 0, r.isFinite else { throw .badOption(connection.description, key: "readnoise", value: "\(r)", expected: "a non-negative fraction") }
             config.readNoiseFraction = r
+        }
+        if let u = connection["unformed"] {
+            switch u {
+            case "on": config.forming = FormingParameters()
+            case "off": config.forming = nil
+            default: throw .badOption(connection.description, key: "unformed", value: u, expected: "on or off")
+            }
         }
         if let s = try connection.value("stuck", as: Double.self) {
             guard s >= 0, s <= 1 else { throw .badOption(connection.description, key: "stuck", value: "\(s)", expected: "a fraction in 0…1") }

@@ -12,7 +12,7 @@ struct Landauer: AsyncParsableCommand {
         commandName: "landauer",
         abstract: "Measure what learning costs in energy, on a memristor bench or its simulator.",
         version: LandauerVersion.string,
-        subcommands: [Demo.self, Train.self, Runs.self, Show.self, Report.self, Export.self, Calibrate.self, Workload.self, Devices.self, Sim.self, Characterize.self, Fit.self])
+        subcommands: [Demo.self, Train.self, Runs.self, Show.self, Report.self, Export.self, Calibrate.self, Sweep.self, Workload.self, Devices.self, Sim.self, Characterize.self, Fit.self])
 }
 
 /// Options shared by commands that talk to a board.

@@ -356,6 +356,19 @@ struct TrainCommandTests {
         #expect(energy.count == 1 + 3 * 4)
     }
 
+    @Test("sweep form forms an unformed virtual cell within the compliance; a compliance beyond the board's limit is refused")
+    func sweepForm() throws {
+        let r = try Landauer.run("sweep", "form", "--board", "sim:?unformed=on", "--json")
+        #expect(r.status == 0, "\(r.stderr)")
+        let result = try JSONDecoder().decode(FormingResult.self, from: Data(r.stdout.utf8))
+        #expect(result.formed)
+        #expect(result.points.allSatisfy { $0.current.value <= result.compliance.value * 1.01 })
+        let refused = try Landauer.run("sweep", "form", "--board", "sim:?unformed=on", "--compliance", "150e-6")
+        #expect(refused.status != 0 && refused.stderr.contains("exceeds limit"), "\(refused.stderr)")
+        let bad = try Landauer.run("sweep", "form", "--board", "sim:?unformed=maybe")
+        #expect(bad.status != 0 && bad.stderr.contains("unformed"), "\(bad.stderr)")
+    }
+
     @Test("a metered run records calibrated energy per phase and epoch, close to the ledger")
     func metered() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ws-\(UUID().uuidString)")
