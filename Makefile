@@ -5,7 +5,7 @@
 SYSTEM_PACKAGES := pkg-config libusb-1.0-0-dev libserialport-dev libsqlite3-dev zlib1g-dev qemu-system-arm gcc-arm-none-eabi binutils-arm-none-eabi chromium-headless-shell
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-FUZZ_SECONDS ?= 45
+FUZZ_SECONDS ?= 30
 
 .PHONY: demo test setup build bench embedded fuzz clean
 
@@ -39,6 +39,7 @@ test: setup
 	Firmware/Fuzz/run.sh $(FUZZ_SECONDS)
 	Tests/Interop/run.sh
 	Tests/Training/digits.sh
+	Tests/Training/twin.sh
 	Firmware/STM32/build.sh
 	$(SWIFT) test --skip-build --no-parallel
 

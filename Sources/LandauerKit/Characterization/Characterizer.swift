@@ -192,6 +192,12 @@ public struct Characterizer: Sendable {
                 try sink(p)
                 all += p
             }
+            // Repeated reads at the train's end, near a bound: the read noise there (polarity 0: no pulse).
+            for k in 0..<noiseReads {
+                let p = points(.pulse, block, try await read(block).conductances, train: train, step: steps + 1 + k, polarity: 0, pulses: steps * pulsesPerStep, time: t)
+                try sink(p)
+                all += p
+            }
         }
         progress(1, "pulse response done")
         return all

@@ -120,17 +120,28 @@ public struct SoftBoundsFit: Sendable, Equatable, Codable {
             throw CharacterizationError.cannotFit(
                 "a pulse-response fit needs at least 8 devices and this run has \(byDevice.count); characterise a larger block (landauer characterize pulse --block …)")
         }
-        // Read noise: pooled variance of the repeated reads before any pulse.
+        // Read noise: repeated reads with no pulse between them (before the first train, and at the
+        // end of every train when the run took them). A read's noise grows with the conductance
+        // read, so its variance is modelled as a + b·G², fitted by weighted least squares to the
+        // groups' sample variances (weights: degrees of freedom over the variance squared, iterated
+        // once); with reads at one conductance only it is their pooled variance.
+        var groups: [(g: Double, variance: Double, dof: Int)] = []
         var noiseSum = 0.0, noiseDof = 0
         for (_, ps) in byDevice {
-            let reads = ps.filter { $0.train < 0 }.map(\.conductance.value)
-            guard reads.count >= 2 else { continue }
-            let mean = reads.reduce(0, +) / Double(reads.count)
-            noiseSum += reads.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
-            noiseDof += reads.count - 1
+            for (_, group) in Dictionary(grouping: ps.filter { $0.train < 0 || $0.polarity == 0 }, by: \.train) {
+                let reads = group.map(\.conductance.value)
+                guard reads.count >= 2 else { continue }
+                let mean = reads.reduce(0, +) / Double(reads.count)
+                let ss = reads.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
+                groups.append((mean, ss / Double(reads.count - 1), reads.count - 1))
+                noiseSum += ss
+                noiseDof += reads.count - 1
+            }
         }
         guard noiseDof > 0 else { throw CharacterizationError.cannotFit("the run has no repeated reads before the pulses, so the read noise is unknown") }
-        let readVariance = max(noiseSum / Double(noiseDof), 1e-30)
+        let pooled = max(noiseSum / Double(noiseDof), 1e-30)
+        let noiseModel = ReadNoiseModel.fit(groups, pooled: pooled)
+        let readVariance = pooled
         // Per device.
         var fits: [(fit: DeviceFit, work: DeviceWork)] = []
         var excluded: [ExcludedDevice] = []
@@ -160,7 +171,7 @@ public struct SoftBoundsFit: Sendable, Equatable, Codable {
         var numerator = 0.0, denominator = 0.0
         var perDeviceC: [(num: Double, den: Double)] = []
         for (_, w) in fits {
-            let num = w.sse - readVariance * Double(w.n - w.p)
+            let num = w.sse - w.readNoiseVariance(noiseModel) * Double(w.n - w.p)
             perDeviceC.append((num, w.walkTrace))
             numerator += num
             denominator += w.walkTrace
@@ -172,11 +183,11 @@ public struct SoftBoundsFit: Sendable, Equatable, Codable {
         for (f, w) in fits {
             var d = f
             d.covariance = w.covariance(readVariance: readVariance, walkVariance: c2)
-            let expected = readVariance * Double(w.n - w.p) + c2 * w.walkTrace
+            let expected = w.readNoiseVariance(noiseModel) * Double(w.n - w.p) + c2 * w.walkTrace
             d.reducedChiSquare = w.sse / max(expected, 1e-300)
             totalSSE += w.sse
             totalExpected += expected
-            totalReadOnly += readVariance * Double(w.n - w.p)
+            totalReadOnly += w.readNoiseVariance(noiseModel) * Double(w.n - w.p)
             totalPoints += w.n
             deviceFits.append(d)
         }
@@ -343,6 +354,38 @@ struct Series {
     }
 }
 
+/// A read's noise variance as a function of the conductance read: a + b·G² (siemens²).
+struct ReadNoiseModel {
+    var a: Double
+    var b: Double
+
+    func variance(at g: Double) -> Double { max(a + b * g * g, 1e-30) }
+
+    /// Weighted least squares of the groups' sample variances on (1, G²); the pooled variance when
+    /// the groups do not span conductance enough to tell the terms apart, or a term comes out negative.
+    static func fit(_ groups: [(g: Double, variance: Double, dof: Int)], pooled: Double) -> ReadNoiseModel {
+        let flat = ReadNoiseModel(a: pooled, b: 0)
+        guard groups.count >= 4, let lo = groups.map(\.g).min(), let hi = groups.map(\.g).max(), hi > 1.5 * lo else { return flat }
+        var model = flat
+        for _ in 0..<2 {
+            var s00 = 0.0, s01 = 0.0, s11 = 0.0, t0 = 0.0, t1 = 0.0
+            for x in groups {
+                let v = model.variance(at: x.g)
+                let w = Double(x.dof) / (v * v)
+                let g2 = x.g * x.g
+                s00 += w; s01 += w * g2; s11 += w * g2 * g2
+                t0 += w * x.variance; t1 += w * x.variance * g2
+            }
+            let det = s00 * s11 - s01 * s01
+            guard det > 0 else { return flat }
+            let a = (t0 * s11 - t1 * s01) / det, b = (s00 * t1 - s01 * t0) / det
+            guard a >= 0, b >= 0 else { return flat }
+            model = ReadNoiseModel(a: a, b: b)
+        }
+        return model
+    }
+}
+
 /// The least-squares fit of one device and what the noise analysis needs from it.
 struct DeviceWork {
     var result: DeviceFit
@@ -358,6 +401,15 @@ struct DeviceWork {
     /// Each reading's residual, and its lack-of-fit bin (polarity, position along the train).
     var residuals: [Double]
     var bins: [Int]
+
+    /// The readings, in fit order (for the read-noise model).
+    var readings: [Double] = []
+
+    /// The mean read-noise variance over this device's readings.
+    func readNoiseVariance(_ model: ReadNoiseModel) -> Double {
+        guard !readings.isEmpty else { return model.variance(at: 0) }
+        return readings.reduce(0) { $0 + model.variance(at: $1) } / Double(readings.count)
+    }
 
     /// Parameters: top, bottom, ln r⁺, ln r⁻, then one start per train.
     init?(device: DeviceAddress, series: Series) {
@@ -511,6 +563,7 @@ struct DeviceWork {
             }
         }
         self.bins = bins
+        readings = trains.flatMap(\.readings)
         inverse = inv
         self.jsj = jsj
         walkTrace = max(traceSigma - absorbed, 0)

@@ -60,7 +60,7 @@ public struct CharacterizationView: Codable, Sendable {
             fitName = profile?.name
             var curves: [Curve] = []
             for d in shown {
-                let series = byDevice[d]!.filter { $0.train >= 0 }.sorted { ($0.train, $0.step) < ($1.train, $1.step) }
+                let series = byDevice[d]!.filter { $0.train >= 0 && $0.polarity != 0 }.sorted { ($0.train, $0.step) < ($1.train, $1.step) }
                 let k = max(1, (series.first?.pulses ?? 1) / max(series.first?.step ?? 1, 1))
                 let steps = series.filter { $0.train == 0 }.count
                 let x = series.map { Double($0.train * steps * k + $0.pulses) }
