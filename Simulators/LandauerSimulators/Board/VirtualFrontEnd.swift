@@ -162,6 +162,18 @@ public struct VirtualFrontEnd: AnalogFrontEnd, Sendable {
         spend(nanoseconds * 1000, active: false)
     }
 
+    /// One device current `current` (amperes) through the sense amplifier and ADC of `column`: the
+    /// thermal noise of the column's load and the extra read noise (a fraction of `fullScale`) added,
+    /// then converted to a signed code clipped to ±adcMaxCode.
+    mutating func senseCode(_ current: Double, tile: Int, column: Int, side: DeviceSide, fullScale: Double) -> Double {
+        var i = current
+        let extra = config.readNoiseFraction * fullScale
+        let variance = thermalFactor * tiles[tile].physicalColumnLoad(column, side: side) + extra * extra
+        if variance > 0 { i += variance.squareRoot() * readRandom[tile].gaussian() }
+        let q = (i * adcMaxCode / fullScale).rounded()
+        return q < adcMaxCode ? max(q, -adcMaxCode) : adcMaxCode
+    }
+
     /// Sets how many waveform bins the board keeps (nil: all). A meter that drains the waveform as it
     /// streams lifts the limit, so no stretch between two of its reads is ever discarded unmeasured.
     public mutating func setWaveformRetention(_ limit: Int?) {
@@ -259,14 +271,7 @@ public struct VirtualFrontEnd: AnalogFrontEnd, Sendable {
         tiles[tile].refreshCaches()
         let g = tiles[tile].conductance(row: row, column: column, side: side).value
         let v = voltage.value
-        var i = v * g
-        let fullScale = hardware.deviceReadFullScale.value
-        let extra = config.readNoiseFraction * fullScale
-        let variance = thermalFactor * tiles[tile].physicalColumnLoad(column, side: side) + extra * extra
-        if variance > 0 { i += variance.squareRoot() * readRandom[tile].gaussian() }
-        var q = (i * adcMaxCode / fullScale).rounded()
-        if !(q < adcMaxCode) { q = adcMaxCode }
-        if q < -adcMaxCode { q = -adcMaxCode }
+        let q = senseCode(v * g, tile: tile, column: column, side: side, fullScale: hardware.deviceReadFullScale.value)
         spend(settlePicoseconds, active: false, eventEnergy: book(.dacUpdate, config.dacUpdateEnergy.value, count: 1))
         spend(readPicoseconds, active: false, eventEnergy: book(.deviceRead, v * v * g * config.readTime.value, count: 1))
         spend(conversionPicoseconds, active: false, eventEnergy: book(.adcConversion, config.adcConversionEnergy.value, count: 1))
@@ -330,14 +335,7 @@ public struct VirtualFrontEnd: AnalogFrontEnd, Sendable {
         let lines = book(.lineCharging, config.lineCapacitance.value * voltage.value * voltage.value, count: 1)
         spend(UInt64(dwellNanoseconds) * 1000, active: false, eventEnergy: device + lines)
         tiles[tile].refreshCaches()
-        var i = outcome.current.value
-        let fullScale = hardware.sweepCurrentFullScale.value
-        let extra = config.readNoiseFraction * fullScale
-        let variance = thermalFactor * tiles[tile].physicalColumnLoad(column, side: side) + extra * extra
-        if variance > 0 { i += variance.squareRoot() * readRandom[tile].gaussian() }
-        var q = (i * adcMaxCode / fullScale).rounded()
-        if !(q < adcMaxCode) { q = adcMaxCode }
-        if q < -adcMaxCode { q = -adcMaxCode }
+        let q = senseCode(outcome.current.value, tile: tile, column: column, side: side, fullScale: hardware.sweepCurrentFullScale.value)
         spend(conversionPicoseconds, active: false, eventEnergy: book(.adcConversion, config.adcConversionEnergy.value, count: 1))
         return DCMeasurement(voltage: voltage, currentCode: Int16(q), limited: outcome.limited)
     }
