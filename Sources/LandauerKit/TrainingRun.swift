@@ -280,8 +280,10 @@ public struct TrainingRun: Sendable {
             // The board keeps a few seconds of waveform: the meter is read after every batch.
             try metered?.collect(settle: false)
         } afterEpoch: {
-            let c = try await trainer.checkpoint(engine)
-            if let checkpointFile { try c.write(to: checkpointFile) }
+            // A checkpoint reads the board's conductances (on a noisy board those reads shift later
+            // noise draws); it is taken only when it is kept: in the store, or in a file.
+            let c: TrainingCheckpoint? = store != nil || checkpointFile != nil ? try await trainer.checkpoint(engine) : nil
+            if let checkpointFile, let c { try c.write(to: checkpointFile) }
             guard let r = trainer.history.last else { return }
             var energies: [EnergyRecord] = []
             if let metered {
@@ -289,7 +291,7 @@ public struct TrainingRun: Sendable {
                 try recorder?.flush()
                 energies = Self.energies(metered, epoch: r.epoch, runId: runId)
             }
-            if let store {
+            if let store, let checkpoint = c {
                 for e in await client.takeEvents() {
                     try store.record(RunEvent(runId: runId, kind: "link", message: "\(e)"))
                 }
@@ -297,7 +299,7 @@ public struct TrainingRun: Sendable {
                     EpochMetric(
                         runId: runId, epoch: r.epoch, trainAccuracy: r.trainAccuracy, trainCost: r.trainCost, testAccuracy: r.testAccuracy,
                         samplesPerSecond: r.samplesPerSecond),
-                    energies: energies, checkpoint: CheckpointRecord(runId: runId, epochs: trainer.history.count, data: try c.encoded()))
+                    energies: energies, checkpoint: CheckpointRecord(runId: runId, epochs: trainer.history.count, data: try checkpoint.encoded()))
             }
         } beforeEnd: {
             // The bits learned: one more free pass over the training set, in a readout window of the last epoch.
