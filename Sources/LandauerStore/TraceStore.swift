@@ -89,20 +89,7 @@ public struct TraceStore: Sendable {
 
     /// The raw words of samples `range` of a stream (counter bits zero), decompressed.
     public func words(runId: String, stream: String, range: Range<Int64>) throws -> [UInt32] {
-        let chunk = Int64(Self.chunkSamples)
-        return try store.read { db in
-            var out: [UInt32] = []
-            let rows = try Row.fetchAll(
-                db, sql: "SELECT firstSample, sampleCount, data FROM traceChunk WHERE runId = ? AND stream = ? AND chunk BETWEEN ? AND ? ORDER BY chunk",
-                arguments: [runId, stream, range.lowerBound - chunk + 1, range.upperBound - 1])
-            for row in rows {
-                let first: Int64 = row["firstSample"]
-                let count: Int = row["sampleCount"]
-                let words = try Self.decode(row["data"], count: count)
-                for (i, w) in words.enumerated() where range.contains(first + Int64(i)) { out.append(w) }
-            }
-            return out
-        }
+        try indexedWords(runId: runId, stream: stream, range: range).map(\.word)
     }
 
     /// The raw words of samples `range` with their sample indices (gaps are simply absent).

@@ -187,6 +187,15 @@ public final class EqPropTrainer: @unchecked Sendable {
         guard data.count > 0 else { return 0 }
         try await mark(.readout, epoch: epoch, batch: 0)
         var correct = 0
+        try await freePass(data) { s, samples in
+            correct += zip(relaxation.predictions(s), data.labels[samples]).filter { $0 == $1 }.count
+        }
+        return Double(correct) / Double(data.count)
+    }
+
+    /// Relaxes `data` in batches of at least 64 in the free phase, handing each batch's state and
+    /// sample range to `body`; counts the reads as readout and runs the batch hook after each batch.
+    func freePass(_ data: Dataset, _ body: (NetworkState, Range<Int>) -> Void) async throws {
         var reads = 0
         var start = 0
         let size = max(settings.batchSize, 64)
@@ -194,12 +203,11 @@ public final class EqPropTrainer: @unchecked Sendable {
             let end = min(start + size, data.count)
             let x = Array(data.features[(start * data.dimension)..<(end * data.dimension)])
             let s = try await relaxation.relax(relaxation.initialState(x, batch: end - start), steps: settings.eqprop.freeSteps, reads: &reads)
-            correct += zip(relaxation.predictions(s), data.labels[start..<end]).filter { $0 == $1 }.count
+            body(s, start..<end)
             start = end
             try await batchHook?()
         }
         counters[.readout, default: PhaseCounters()].vectorReads += reads
-        return Double(correct) / Double(data.count)
     }
 
     /// Trains for `settings.epochs` epochs (from `history.count`), evaluating on `test` after each;

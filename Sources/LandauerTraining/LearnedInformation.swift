@@ -70,20 +70,10 @@ extension EqPropTrainer {
     public func outputs(_ data: Dataset, epoch: Int) async throws -> [Float] {
         try await mark(.readout, epoch: epoch, batch: 0)
         var out: [Float] = []
-        var reads = 0
-        var start = 0
-        let size = max(settings.batchSize, 64)
         let m = engine.shape.layers[engine.shape.layers.count - 1]
-        while start < data.count {
-            let end = min(start + size, data.count)
-            let x = Array(data.features[(start * data.dimension)..<(end * data.dimension)])
-            let s = try await relaxation.relax(relaxation.initialState(x, batch: end - start), steps: settings.eqprop.freeSteps, reads: &reads)
-            let last = s.layers[s.layers.count - 1]
-            out += last.prefix((end - start) * m)
-            start = end
-            try await batchHook?()
+        try await freePass(data) { s, samples in
+            out += s.layers[s.layers.count - 1].prefix(samples.count * m)
         }
-        counters[.readout, default: PhaseCounters()].vectorReads += reads
         try await mark(.idle, epoch: epoch, batch: 0)
         return out
     }

@@ -108,11 +108,12 @@ public struct RunReport: Codable, Sendable {
         var current: Phase = .idle
         var from = range.lowerBound
         for m in markers {
-            if m.sample <= range.lowerBound { current = MarkerCode(lines: UInt8(m.lines)).running ? MarkerCode(lines: UInt8(m.lines)).phase : .idle; continue }
+            let code = MarkerCode(lines: UInt8(m.lines))
+            let phase = code.running ? code.phase : .idle
+            if m.sample <= range.lowerBound { current = phase; continue }
             if m.sample >= range.upperBound { break }
             segments.append((current, from, m.sample))
-            let code = MarkerCode(lines: UInt8(m.lines))
-            current = code.running ? code.phase : .idle
+            current = phase
             from = m.sample
         }
         segments.append((current, from, range.upperBound))
