@@ -48,6 +48,7 @@ struct JoinedSweep {
     var stopped = false
     var compliance = Amperes.zero
     var complianceClamped = false
+    var amperesPerCode = Amperes.zero
 }
 
 /// Runs `request` with all of `voltages`, split into as many requests as the board's limits need;
@@ -73,6 +74,7 @@ func runSweep(_ request: SweepRequest, voltages: [Volts], on client: BoardClient
         }
         joined.stopped = result.stopped
         joined.compliance = result.compliance
+        joined.amperesPerCode = result.amperesPerCode
         joined.complianceClamped = joined.complianceClamped || result.complianceClamped
         first += part.voltages.count
     }
@@ -160,7 +162,7 @@ public struct FormingProcedure: Sendable, Equatable {
         return FormingResult(
             device: device, points: sweep.points, formed: sweep.stopped,
             formingVoltage: sweep.stopped ? sweep.points.last?.voltage : nil, compliance: sweep.compliance,
-            complianceClamped: sweep.complianceClamped, conductanceAfter: after.conductance(0))
+            complianceClamped: sweep.complianceClamped, currentResolution: sweep.amperesPerCode, conductanceAfter: after.conductance(0))
     }
 }
 
@@ -178,6 +180,8 @@ public struct FormingResult: Sendable, Equatable, Codable {
     public var compliance: Amperes
     /// Whether the board clamped the requested compliance to its active limit.
     public var complianceClamped: Bool
+    /// One code of the board's current conversion.
+    public var currentResolution: Amperes
     /// The device's conductance read after the sweep.
     public var conductanceAfter: Siemens
 }
@@ -248,7 +252,9 @@ public struct IVSweep: Sendable, Equatable {
             stop: .none, dwellNanoseconds: dwellNanoseconds, compliance: compliance,
             readVoltage: mode == .pulsed ? readVoltage : .zero, voltages: [])
         let sweep = try await runSweep(request, voltages: voltages, on: client)
-        return IVCurve(device: device, pulsed: mode == .pulsed, points: sweep.points, compliance: sweep.compliance, complianceClamped: sweep.complianceClamped)
+        return IVCurve(
+            device: device, pulsed: mode == .pulsed, points: sweep.points, compliance: sweep.compliance, complianceClamped: sweep.complianceClamped,
+            currentResolution: sweep.amperesPerCode)
     }
 }
 
@@ -264,6 +270,8 @@ public struct IVCurve: Sendable, Equatable, Codable {
     public var compliance: Amperes
     /// Whether the board clamped the requested compliance to its active limit.
     public var complianceClamped: Bool
+    /// One code of the board's current conversion.
+    public var currentResolution: Amperes
 
     /// The largest |I| measured at 0 V: a memristor's loop is pinched there (0 up to converter noise).
     public var pinchCurrent: Amperes {
@@ -286,5 +294,91 @@ public struct IVCurve: Sendable, Equatable, Codable {
             }
         }
         return out
+    }
+}
+
+/// What the I-V traces of a characterisation run show (its points: one per step, `train` the
+/// loop): the SET and RESET onsets, the on/off ratio and the pinch current (docs/characterization.md).
+///
+/// The board converts currents in codes of `resolution` amperes, so a high-resistance state may
+/// read a few codes only: a change counts when it exceeds both 5 % and two codes.
+struct IVTraceAnalysis {
+    /// The four branches of one loop, each in the order traced.
+    struct Loop {
+        var positiveOut: [CharacterizationPoint] = []
+        var positiveBack: [CharacterizationPoint] = []
+        var negativeOut: [CharacterizationPoint] = []
+        var negativeBack: [CharacterizationPoint] = []
+    }
+
+    /// Loops per device, in order.
+    var loops: [DeviceAddress: [Loop]] = [:]
+    /// Largest |I| measured at 0 V.
+    var pinchCurrent = 0.0
+    /// One code of the current conversion, A.
+    var resolution: Double
+
+    init(_ points: [CharacterizationPoint], resolution: Double) {
+        self.resolution = resolution
+        for p in points where p.procedure == .iv && p.voltage?.value == 0 {
+            pinchCurrent = max(pinchCurrent, abs(p.current?.value ?? 0))
+        }
+        let byDevice = Dictionary(grouping: points.filter { $0.procedure == .iv && $0.voltage != nil && $0.current != nil }, by: \.device)
+        for (device, ps) in byDevice {
+            let byLoop = Dictionary(grouping: ps, by: \.train)
+            loops[device] = byLoop.keys.sorted().map { k in
+                var loop = Loop()
+                var previous = 0.0
+                for p in byLoop[k]!.sorted(by: { $0.step < $1.step }) {
+                    let v = p.voltage!.value
+                    defer { previous = v }
+                    if v > 0 {
+                        if v > previous { loop.positiveOut.append(p) } else { loop.positiveBack.append(p) }
+                    } else if v < 0 {
+                        if v < previous { loop.negativeOut.append(p) } else { loop.negativeBack.append(p) }
+                    }
+                }
+                return loop
+            }
+        }
+    }
+
+    /// The first voltage of an outbound branch (|V| rising) at which the current departs from
+    /// Ohm's law at the previous step's conductance, I_k ≈ I_{k−1}·V_k/V_{k−1}, by more than 5 %
+    /// and two codes: upward for SET (`rising`), downward for RESET; or the first step the
+    /// limiter held. Nil when the branch never switches.
+    func onset(_ branch: [CharacterizationPoint], rising: Bool) -> Double? {
+        for k in branch.indices {
+            let p = branch[k]
+            if p.limited { return p.voltage!.value }
+            guard k > 0 else { continue }
+            let q = branch[k - 1]
+            let expected = abs(q.current!.value) * abs(p.voltage!.value / q.voltage!.value)
+            let measured = abs(p.current!.value)
+            let change = rising ? measured - expected : expected - measured
+            if change > max(0.05 * max(expected, measured), 2 * resolution) { return p.voltage!.value }
+        }
+        return nil
+    }
+
+    static func median(_ v: [Double]) -> Double? { v.isEmpty ? nil : quantile(v.sorted(), 0.5) }
+
+    /// Median over devices and loops of the SET onset (positive outbound branch).
+    var medianSetOnset: Double? { Self.median(loops.values.flatMap { $0.compactMap { onset($0.positiveOut, rising: true) } }) }
+    /// Median over devices and loops of the RESET onset (negative outbound branch; negative).
+    var medianResetOnset: Double? { Self.median(loops.values.flatMap { $0.compactMap { onset($0.negativeOut, rising: false) } }) }
+    /// Median over devices of the last loop's on/off ratio: the chord conductance I/V coming back
+    /// (after SET) over that going out (before it), at the positive step nearest half the largest
+    /// voltage, where the currents span the most codes below the switching.
+    var medianOnOff: Double? {
+        Self.median(loops.values.compactMap { ls -> Double? in
+            guard let l = ls.last, let top = l.positiveOut.map({ $0.voltage!.value }).max() else { return nil }
+            func nearest(_ branch: [CharacterizationPoint]) -> CharacterizationPoint? {
+                branch.min { abs($0.voltage!.value - top / 2) < abs($1.voltage!.value - top / 2) }
+            }
+            guard let out = nearest(l.positiveOut), let back = nearest(l.positiveBack), !out.limited, !back.limited,
+                  abs(out.current!.value) >= resolution else { return nil }
+            return (back.current!.value / back.voltage!.value) / (out.current!.value / out.voltage!.value)
+        })
     }
 }

@@ -25,11 +25,20 @@ public struct CharacterizationPointRecord: Codable, Sendable, Equatable, Fetchab
     public var boardSeconds: Double
     /// Conductance read, siemens.
     public var siemens: Double
+    /// Pulse trains: the pulse amplitude before the reading; sweeps: the step voltage, volts (v6).
+    public var volts: Double?
+    /// Sweeps: the current at the end of the step, amperes (v6).
+    public var amperes: Double?
+    /// Sweeps: whether the current limiter held the current at the compliance (v6).
+    public var limited: Bool
 
     public init(
         runId: String, procedure: String, tile: Int, row: Int, column: Int, side: Int, train: Int, step: Int, polarity: Int, pulses: Int,
-        boardSeconds: Double, siemens: Double
+        boardSeconds: Double, siemens: Double, volts: Double? = nil, amperes: Double? = nil, limited: Bool = false
     ) {
+        self.volts = volts
+        self.amperes = amperes
+        self.limited = limited
         self.runId = runId
         self.procedure = procedure
         self.tile = tile
@@ -128,6 +137,13 @@ extension RunStore {
                 t.primaryKey(["runId", "name"])
             }
         }
+        m.registerMigration("v6: sweep points") { db in
+            try db.alter(table: "characterizationPoint") { t in
+                t.add(column: "volts", .double)
+                t.add(column: "amperes", .double)
+                t.add(column: "limited", .boolean).notNull().defaults(to: false)
+            }
+        }
     }
 
     /// Records a batch of readings in one transaction, through one prepared statement. The JSON
@@ -137,12 +153,14 @@ extension RunStore {
         log("characterizationPoints", ["runId": first.runId, "procedure": first.procedure, "count": "\(points.count)"])
         try write { db in
             let statement = try db.cachedStatement(sql: """
-                INSERT INTO characterizationPoint (runId, procedure, tile, row, "column", side, train, step, polarity, pulses, boardSeconds, siemens)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO characterizationPoint
+                  (runId, procedure, tile, row, "column", side, train, step, polarity, pulses, boardSeconds, siemens, volts, amperes, limited)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             for p in points {
                 try statement.execute(arguments: [
                     p.runId, p.procedure, p.tile, p.row, p.column, p.side, p.train, p.step, p.polarity, p.pulses, p.boardSeconds, p.siemens,
+                    p.volts, p.amperes, p.limited,
                 ])
             }
         }

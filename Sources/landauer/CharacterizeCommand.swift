@@ -6,8 +6,14 @@ import LandauerStore
 
 struct Characterize: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Characterise a board's devices: pulse response, retention, endurance, read disturb, or a whole-array map with yield.",
+        abstract: "Characterise a board's devices: forming, I-V loops, pulse response, retention, endurance, read disturb, or a whole-array map with yield.",
         discussion: """
+            form: a voltage staircase (or pulses with a read after each, --pulsed) from --start to --stop on each \
+            device until the current reaches the compliance (the cell has switched); the board's engine enforces the \
+            compliance, clamping one above its active limit and refusing one above its absolute limit. iv: \
+            0 → +max → 0 → −reverse → 0 in steps, --cycles loops per device. Both default to one device (tile 0, \
+            row 0, column 0, G⁺); --block sweeps each device of a block in turn. On the virtual board, \
+            sim:?unformed=on starts every device unformed. \
             Runs through the board client only, so a real bench and the virtual board behave alike. Every reading is \
             recorded in the run store (a run of kind characterize, with the board's identity and the configuration); \
             `landauer report RUN` plots it, and `landauer fit RUN --name NAME` fits the simulator's soft-bounds model \
@@ -15,15 +21,17 @@ struct Characterize: AsyncParsableCommand {
             virtual twin (docs/characterization.md). Progress goes to standard error.
             """)
 
-    @Argument(help: "pulse, retention, endurance, disturb or map.") var procedure: String
+    @Argument(help: "form, iv, pulse, retention, endurance, disturb or map.") var procedure: String
     @Option(help: ArgumentHelp("Board connection string.", valueName: "connection")) var board = "sim"
-    @Option(help: ArgumentHelp("Devices: TILE, or TILE:ROW+ROWS,COLUMN+COLUMNS[:plus|minus|both] (default: tile 0, rows 0–15, columns 0–7; map: every tile).", valueName: "block"))
+    @Option(help: ArgumentHelp("Devices: TILE, or TILE:ROW+ROWS,COLUMN+COLUMNS[:plus|minus|both] (default: tile 0, rows 0–15, columns 0–7; map: every tile; form, iv: tile 0, row 0, column 0, G⁺).", valueName: "block"))
     var block: String?
-    @Option(help: "Pulse amplitude, volts.") var amplitude = 1.5
+    @Option(help: "Pulse amplitude, volts (with --amplitudes: the one the soft-bounds fit holds for; default their largest).") var amplitude: Double?
+    @Option(help: ArgumentHelp("pulse: several amplitudes, volts, comma-separated (the cycles run at each in turn), for a compact model's voltage dependence.", valueName: "volts,…"))
+    var amplitudes: String?
     @Option(name: .customLong("pulse-width"), help: "Pulse width, nanoseconds.") var pulseWidth: UInt32 = 1_000
     @Option(name: .customLong("read-voltage"), help: "Read voltage, volts (below the board's limit so the highest conductance stays on scale).") var readVoltage = 0.4
     @Option(help: "pulse: readings per train.") var steps = 300
-    @Option(help: "pulse: cycles (a potentiating and a depressing train each).") var cycles = 2
+    @Option(help: "pulse: cycles (a potentiating and a depressing train each); iv: loops.") var cycles = 2
     @Option(name: .customLong("pulses-per-step"), help: "pulse: pulses between readings.") var pulsesPerStep = 1
     @Option(name: .customLong("prepare-pulses"), help: "retention: potentiating pulses before the reads.") var preparePulses = 100
     @Option(help: "retention: first interval, seconds.") var first = 1e-3
@@ -34,6 +42,15 @@ struct Characterize: AsyncParsableCommand {
     @Option(help: "disturb: reads.") var reads = 1_000
     @Option(name: .customLong("probe-pulses"), help: "map: probe pulses (8 and 32 times as many for devices that have not responded).") var probePulses = 50
     @Option(help: ArgumentHelp("map: the expected conductance window, MIN:MAX in siemens (e.g. 1e-6:20e-6); outside it by 10 % is open or shorted.", valueName: "window")) var window: String?
+    @Option(help: "form, iv: compliance current, amperes (default 20e-6 forming, 100e-6 I-V).") var compliance: Double?
+    @Option(help: "form: first step, volts.") var start = 0.5
+    @Option(help: "form: last step, volts.") var stop = 3.0
+    @Option(name: .customLong("formed-conductance"), help: "form: stop once the device conducts this many siemens (default: at the compliance).") var formedConductance: Double?
+    @Option(help: "iv: largest positive voltage, volts.") var max = 1.5
+    @Option(help: "iv: largest negative voltage (its magnitude), volts.") var reverse = 1.5
+    @Option(help: "form, iv: voltage step, volts (default 0.05 forming, 0.1 I-V).") var step: Double?
+    @Option(help: "form, iv: dwell (staircase) or pulse width (pulsed) per step, nanoseconds (default 10 000 forming, 100 000 I-V).") var dwell: UInt32?
+    @Flag(help: "form, iv: pulses with a read after each, instead of a staircase.") var pulsed = false
     @Option(help: ArgumentHelp("Workspace (profiles/ for sim:?device=profile:NAME).", valueName: "path")) var workspace = "."
     @Option(help: ArgumentHelp("The run store.", valueName: "path")) var store = RunStore.defaultPath()
     @Flag(name: .customLong("no-store"), help: "Do not record the run.") var noStore = false
@@ -41,8 +58,18 @@ struct Characterize: AsyncParsableCommand {
 
     func validate() throws {
         guard CharacterizationProcedure(rawValue: procedure) != nil else {
-            throw ValidationError("procedure must be one of \(CharacterizationProcedure.allCases.map(\.rawValue).joined(separator: ", ")), not \(procedure) (forming and I-V tracing need a protocol extension that does not exist yet)")
+            throw ValidationError("procedure must be one of \(CharacterizationProcedure.allCases.map(\.rawValue).joined(separator: ", ")), not \(procedure)")
         }
+        if let amplitudes {
+            let parts = amplitudes.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? 0) > 0 }) else { throw ValidationError("--amplitudes must be positive voltages separated by commas, e.g. 1.2,1.35,1.5, not \(amplitudes)") }
+        }
+        if let compliance { guard compliance > 0, compliance.isFinite else { throw ValidationError("--compliance must be a positive current in amperes") } }
+        if let step { guard step > 0, step.isFinite else { throw ValidationError("--step must be a positive voltage") } }
+        if let dwell { guard dwell > 0 else { throw ValidationError("--dwell must be positive") } }
+        if let formedConductance { guard formedConductance > 0 else { throw ValidationError("--formed-conductance must be positive") } }
+        guard start > 0, stop > start else { throw ValidationError("form needs 0 < --start < --stop") }
+        guard max > 0, reverse >= 0 else { throw ValidationError("iv needs --max > 0 and --reverse ≥ 0") }
         if let window {
             let parts = window.split(separator: ":").compactMap { Double($0) }
             guard parts.count == 2, parts[0] > 0, parts[1] > parts[0] else { throw ValidationError("--window must be MIN:MAX in siemens with 0 < MIN < MAX, e.g. 1e-6:20e-6") }
@@ -58,7 +85,9 @@ struct Characterize: AsyncParsableCommand {
         o.board = board
         o.procedure = CharacterizationProcedure(rawValue: procedure)!
         o.block = block
-        o.pulses.amplitude = Volts(amplitude)
+        let levels = amplitudes?.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) } ?? []
+        o.amplitudes = levels.map(Volts.init)
+        o.pulses.amplitude = Volts(amplitude ?? levels.max() ?? 1.5)
         o.pulses.widthNanoseconds = pulseWidth
         o.pulses.readVoltage = Volts(readVoltage)
         o.steps = steps
@@ -77,6 +106,16 @@ struct Characterize: AsyncParsableCommand {
             o.windowMinimum = Siemens(parts[0])
             o.windowMaximum = Siemens(parts[1])
         }
+        o.compliance = compliance.map(Amperes.init)
+        o.sweepStep = step.map(Volts.init)
+        o.dwellNanoseconds = dwell
+        o.pulsedSweep = pulsed
+        o.formStart = Volts(start)
+        o.formStop = Volts(stop)
+        o.formedConductance = formedConductance.map(Siemens.init)
+        o.ivMaximum = Volts(max)
+        o.ivReverse = Volts(reverse)
+        o.ivLoops = cycles
         o.workspace = URL(fileURLWithPath: workspace)
         o.store = noStore ? nil : store
         let interactive = isatty(2) != 0
@@ -89,47 +128,10 @@ struct Characterize: AsyncParsableCommand {
             if json { try printJSON(report); return }
             var lines = ["characterised \(report.procedure.rawValue) on \(report.boardSerial) (\(report.board)): \(report.devices) devices, \(report.readings) readings in \(Seconds(report.wallSeconds).formatted())"]
             for b in report.blocks { lines.append("  \(b)") }
-            for f in report.figures { lines.append("  \(f.name.padding(toLength: 50, withPad: " ", startingAt: 0)) \(SignificantDigits.format(f.value, digits: 4)) \(f.unit)") }
-            if let id = report.runId { lines.append("  run \(id): landauer report \(id.prefix(8))" + (report.procedure == .pulse ? "; landauer fit \(id.prefix(8)) --name NAME" : "")) }
-            print(lines.joined(separator: "\n"))
-        } catch {
-            throw failing(error)
-        }
-    }
-}
-
-struct Fit: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Fit the simulator's soft-bounds device model to a pulse-response run and save it as a device profile.",
-        discussion: """
-            Least squares per device, the device-to-device spreads from the distribution of the per-device fits, the \
-            cycle-to-cycle spread from the residuals beyond the read noise; uncertainties by bootstrap; goodness of fit \
-            as reduced χ², lack of fit of the curves' shape and residual RMS (docs/characterization.md). The profile, \
-            profiles/NAME.json in the workspace, also holds the yield map of the newest map run of the same board (or \
-            --map RUN). Use it with --board "sim:?device=profile:NAME".
-            """)
-
-    @Argument(help: "The pulse-response run's id, or its first characters (at least 4).") var runId: String
-    @Option(help: "The profile's name.") var name: String
-    @Option(help: ArgumentHelp("The map run whose dead cells the profile holds (default: the newest map of the same board).", valueName: "run")) var map: String?
-    @Option(help: ArgumentHelp("Workspace (the profile goes to its profiles/).", valueName: "path")) var workspace = "."
-    @Option(help: ArgumentHelp("The run store.", valueName: "path")) var store = RunStore.defaultPath()
-    @Flag(help: "Print the profile as one JSON object.") var json = false
-
-    func run() async throws {
-        do {
-            let s = try openStore(store)
-            let outcome = try CharacterizationFitting.run(runId, name: name, mapRun: map, store: s, workspace: URL(fileURLWithPath: workspace))
-            if json { try printJSON(outcome.profile); return }
-            let f = outcome.profile.fit
-            var lines = ["fitted soft-bounds profile \(name): \(f.devices.count) devices (\(f.excluded.count) left out), \(f.points) readings → \(outcome.file.path)"]
-            for p in f.parameters {
-                lines.append("  \(p.name.padding(toLength: 58, withPad: " ", startingAt: 0)) \(SignificantDigits.format(p.estimate.value, digits: 4)) ± \(SignificantDigits.format(p.estimate.uncertainty, digits: 2)) \(p.unit == "1" ? "" : p.unit)")
+            for f in report.figures {
+                lines.append("  \(f.name.padding(toLength: 50, withPad: " ", startingAt: 0)) \(SignificantDigits.format(f.value, digits: 4))\(f.unit == "1" ? "" : " " + f.unit)")
             }
-            lines.append("  reduced χ² \(SignificantDigits.format(f.reducedChiSquare, digits: 3)) (read noise alone: \(SignificantDigits.format(f.reducedChiSquareReadNoiseOnly, digits: 3))), lack of fit \(SignificantDigits.format(f.lackOfFitChiSquare, digits: 3)), residual RMS \(Siemens(f.residualRMS).formatted(significantDigits: 3)), read noise \(Siemens(f.readNoise).formatted(significantDigits: 3))")
-            lines.append("  \(outcome.mapNote); \(outcome.profile.deadCells.count) dead cells")
-            if f.lackOfFitChiSquare > 3 { lines.append("  warning: the curves' shape does not follow soft bounds (lack of fit \(SignificantDigits.format(f.lackOfFitChiSquare, digits: 3)) ≫ 1); the twin will differ from the board") }
-            lines.append("  use it: landauer train --board \"sim:?device=profile:\(name)&adc-range=0.05\" --workspace \(workspace)")
+            if let id = report.runId { lines.append("  run \(id): landauer report \(id.prefix(8))" + (report.procedure == .pulse ? "; landauer fit \(id.prefix(8)) --name NAME" : "")) }
             print(lines.joined(separator: "\n"))
         } catch {
             throw failing(error)

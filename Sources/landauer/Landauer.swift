@@ -12,7 +12,7 @@ struct Landauer: AsyncParsableCommand {
         commandName: "landauer",
         abstract: "Measure what learning costs in energy, on a memristor bench or its simulator.",
         version: LandauerVersion.string,
-        subcommands: [Demo.self, Train.self, Runs.self, Show.self, Report.self, Export.self, Calibrate.self, Sweep.self, Workload.self, Devices.self, Sim.self, Characterize.self, Fit.self])
+        subcommands: [Demo.self, Train.self, Runs.self, Show.self, Report.self, Export.self, Calibrate.self, Workload.self, Devices.self, Sim.self, Characterize.self, Fit.self])
 }
 
 /// Options shared by commands that talk to a board.
@@ -493,6 +493,7 @@ struct Sim: AsyncParsableCommand {
         var scpiPort: UInt16 = 0
         @Flag(name: .customLong("no-ppk2"), help: "Do not serve the virtual PPK2 (by default it measures the board's supply on a pseudo-terminal of its own, endpoint \"ppk2\").")
         var noPPK2 = false
+        @Option(help: ArgumentHelp("Workspace (profiles/ for sim:?device=profile:NAME).", valueName: "path")) var workspace = "."
 
         func run() async throws {
             do {
@@ -507,9 +508,11 @@ struct Sim: AsyncParsableCommand {
                     }
                     kind = k
                 }
-                let config = try SimulatorOptions.config(from: connection)
+                // A twin (device=profile:NAME) comes with its profile's dead cells.
+                let board = try SimulatorOptions.board(from: connection, workspace: URL(fileURLWithPath: workspace))
+                let config = board.config
                 let bench = try VirtualBench(config: config, scpi: kind, scpiPort: scpiPort,
-                                             ppk2: noPPK2 ? nil : VirtualBench.ppk2Config(for: config))
+                                             ppk2: noPPK2 ? nil : VirtualBench.ppk2Config(for: config), board: board)
                 // Unbuffered: a script reading the pipe must see the endpoints before serving starts.
                 FileHandle.standardOutput.write(Data((try jsonLine(bench.endpoints) + "\n").utf8))
                 await bench.serve()

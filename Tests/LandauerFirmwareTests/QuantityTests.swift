@@ -36,6 +36,7 @@ struct QuantityTests {
 
     @Test("plain numbers keep their significant digits", arguments: [
         (99.99999, 3, "100"), (0.09999, 3, "0.100"), (1234.5, 3, "1235"), (2.5e-7, 3, "2.50e-7"), (9.999e9, 2, "1.0e10"), (0.5, 2, "0.50"),
+        (9.999999747e-5, 4, "1.000e-4"), (9.9996e-5, 4, "1.000e-4"), (9.9994e-5, 4, "9.999e-5"),
     ] as [(Double, Int, String)])
     func significantDigits(value: Double, digits: Int, text: String) {
         #expect(SignificantDigits.format(value, digits: digits) == text)

@@ -27,6 +27,15 @@ struct CharacterizationReportTests {
         o.procedure = .retention
         o.duration = Seconds(1)
         let retention = try await CharacterizationRun(options: o).run()
+        // Forming on fresh devices (a 2 × 2 block, G⁺), then I-V loops of formed VTEAM devices.
+        o.board = "sim:?unformed=on&seed=3"
+        o.procedure = .form
+        o.block = "0:0+2,0+2:plus"
+        let form = try await CharacterizationRun(options: o).run()
+        o.board = "sim:?device=vteam&seed=3"
+        o.procedure = .iv
+        o.block = "0:0+1,0+2:plus"
+        let iv = try await CharacterizationRun(options: o).run()
         let store = try RunStore(path: o.store!)
         _ = try CharacterizationFitting.run(try #require(pulse.runId), name: "report-test", store: store, workspace: dir)
 
@@ -35,6 +44,11 @@ struct CharacterizationReportTests {
             (map.runId, ["Conductance map of tile 0 with the dead cells marked", "Conductance map of tile 1 with the dead cells marked"]),
             (pulse.runId, ["Pulse response of 6 of 32 devices, with the fitted model (profile report-test)"]),
             (retention.runId, ["Retention: conductance against board time after the last pulse"]),
+            (form.runId, ["Forming of 4 of 4 devices: current against voltage, the compliance dashed"]),
+            (iv.runId, [
+                "I-V loops of 2 devices: 0 → +max → 0 → −reverse → 0, pinched at the origin",
+                "The same loops as |current| on a logarithmic axis: SET on the positive branch, RESET on the negative",
+            ]),
         ] {
             let report = try RunReport.load(try #require(run), from: store)
             let html = report.html()
@@ -54,6 +68,23 @@ struct CharacterizationReportTests {
         // The retention plot's axis is logarithmic: its ticks are decades of seconds.
         let ticks = pages[2].components(separatedBy: "</text>").compactMap { $0.split(separator: ">").last.map(String.init) }.filter { $0.hasSuffix("ms") || $0.hasSuffix(" s") }
         #expect(ticks.contains("1.0 ms") && ticks.contains("10 ms") && ticks.contains("100 ms"), "\(ticks)")
+        // Forming: every device formed, no current above the compliance, the compliance drawn as a dashed red line.
+        func figure(_ report: CharacterizationRun.Report, _ key: String) -> Double? { report.figures.first { $0.key == key }?.value }
+        #expect(figure(form, "form.formed") == 4)
+        let peak = try #require(figure(form, "sweep.peakCurrent")), compliance = try #require(figure(form, "sweep.compliance"))
+        #expect(peak > 0.9 * compliance && peak <= compliance * (1 + 1e-6), "\(peak) A against \(compliance) A")
+        #expect(pages[3].contains("stroke=\"#d00000\" stroke-width=\"1.20\" stroke-dasharray=\"6 4\""))
+        #expect(pages[3].contains(">compliance 20.0 µA</text>"))
+        let formPoints = try store.characterizationPoints(of: try #require(form.runId))
+        #expect(formPoints.allSatisfy { $0.amperes.map { abs($0) <= 20e-6 * (1 + 1e-6) } ?? true })
+        #expect(formPoints.filter { $0.amperes == nil }.count == 4)  // one read after each device's sweep
+        // I-V: two devices × two loops, the loop pinched (0 A at 0 V), SET before RESET.
+        let ivPoints = try store.characterizationPoints(of: try #require(iv.runId))
+        #expect(Set(ivPoints.map(\.train)) == [0, 1])
+        #expect(ivPoints.filter { $0.volts == 0 }.allSatisfy { $0.amperes == 0 })
+        let setOnset = try #require(figure(iv, "iv.setOnset")), resetOnset = try #require(figure(iv, "iv.resetOnset"))
+        #expect(setOnset > 0.8 && setOnset <= 1.5 && resetOnset < -0.8 && resetOnset >= -1.5, "SET \(setOnset) V, RESET \(resetOnset) V")
+        #expect(try #require(figure(iv, "iv.onOff")) > 1.2)
 
         for (k, html) in pages.enumerated() {
             let file = dir.appendingPathComponent("report-\(k).html")

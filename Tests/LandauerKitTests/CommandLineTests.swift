@@ -206,6 +206,52 @@ struct BenchProcessTests {
     }
 }
 
+extension BenchProcessTests {
+    /// Starts `landauer sim bench` with `arguments` and returns the process and its endpoints.
+    static func startBench(_ arguments: [String]) throws -> (Process, VirtualBenchEndpoints) {
+        let bench = Process()
+        bench.executableURL = Landauer.executable
+        bench.arguments = ["sim", "bench"] + arguments
+        let out = Pipe()
+        bench.standardOutput = out
+        bench.standardError = Pipe()
+        try bench.run()
+        var line = Data()
+        while !line.contains(0x0A) {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line += chunk
+        }
+        return (bench, try JSONDecoder().decode(VirtualBenchEndpoints.self, from: line.prefix { $0 != 0x0A }))
+    }
+
+    @Test("sim bench serves a virtual twin with its profile's dead cells: a map over the serial port finds them")
+    func twinOverSerial() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bench-twin-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = dir.appendingPathComponent("landauer.sqlite").path
+        let original = "sim:?device=soft-bounds&stuck=0.1&tiles=8x4&seed=5"
+        let map = try Landauer.run("characterize", "map", "--board", original, "--store", store, "--json")
+        #expect(map.status == 0, "\(map.stderr)")
+        let pulse = try Landauer.run(
+            "characterize", "pulse", "--board", original, "--block", "0:0+4,0+4", "--steps", "100", "--pulses-per-step", "4", "--store", store, "--json")
+        #expect(pulse.status == 0, "\(pulse.stderr)")
+        let runId = try #require(try JSONDecoder().decode(CharacterizationRun.Report.self, from: Data(pulse.stdout.utf8)).runId)
+        let fit = try Landauer.run("fit", runId, "--name", "bench-twin", "--workspace", dir.path, "--store", store, "--json")
+        #expect(fit.status == 0, "\(fit.stderr)")
+        let profile = try DeviceProfile.load("bench-twin", workspace: dir)
+        #expect(profile.deadCells.count >= 3, "\(profile.deadCells.count) dead cells")
+
+        let (bench, endpoints) = try Self.startBench(["--board", "sim:?device=profile:bench-twin", "--workspace", dir.path, "--no-ppk2"])
+        defer { bench.terminate(); bench.waitUntilExit() }
+        let twinMap = try Landauer.run("characterize", "map", "--board", "serial:\(endpoints.board)", "--no-store", "--json")
+        #expect(twinMap.status == 0, "\(twinMap.stderr)")
+        let classes = try #require(try JSONDecoder().decode(CharacterizationRun.Report.self, from: Data(twinMap.stdout.utf8)).classes)
+        #expect(classes["healthy"].map { 64 - $0 } == profile.deadCells.count, "\(classes)")
+    }
+}
+
 @Suite("landauer train, end to end")
 struct TrainCommandTests {
     @Test("train learns XOR on the ideal virtual board and reports phases and counts as JSON")
@@ -356,17 +402,23 @@ struct TrainCommandTests {
         #expect(energy.count == 1 + 3 * 4)
     }
 
-    @Test("sweep form forms an unformed virtual cell within the compliance; a compliance beyond the board's limit is refused")
-    func sweepForm() throws {
-        let r = try Landauer.run("sweep", "form", "--board", "sim:?unformed=on", "--json")
+    @Test("characterize form forms an unformed virtual cell within the compliance; a compliance beyond the board's limit is refused")
+    func characterizeForm() throws {
+        let r = try Landauer.run("characterize", "form", "--board", "sim:?unformed=on", "--no-store", "--json")
         #expect(r.status == 0, "\(r.stderr)")
-        let result = try JSONDecoder().decode(FormingResult.self, from: Data(r.stdout.utf8))
-        #expect(result.formed)
-        #expect(result.points.allSatisfy { $0.current.value <= result.compliance.value * 1.01 })
-        let refused = try Landauer.run("sweep", "form", "--board", "sim:?unformed=on", "--compliance", "150e-6")
+        let report = try JSONDecoder().decode(CharacterizationRun.Report.self, from: Data(r.stdout.utf8))
+        func figure(_ key: String) -> Double? { report.figures.first { $0.key == key }?.value }
+        #expect(figure("form.formed") == 1)
+        let compliance = try #require(figure("sweep.compliance"))
+        #expect(abs(compliance - 20e-6) < 1e-9)
+        let peak = try #require(figure("sweep.peakCurrent"))
+        #expect(peak > 0.9 * compliance && peak <= compliance * 1.0001)
+        let refused = try Landauer.run("characterize", "form", "--board", "sim:?unformed=on", "--no-store", "--compliance", "150e-6")
         #expect(refused.status != 0 && refused.stderr.contains("exceeds limit"), "\(refused.stderr)")
-        let bad = try Landauer.run("sweep", "form", "--board", "sim:?unformed=maybe")
+        let bad = try Landauer.run("characterize", "form", "--board", "sim:?unformed=maybe", "--no-store")
         #expect(bad.status != 0 && bad.stderr.contains("unformed"), "\(bad.stderr)")
+        let badList = try Landauer.run("characterize", "pulse", "--amplitudes", "1.2,x", "--no-store")
+        #expect(badList.status != 0 && badList.stderr.contains("--amplitudes"), "\(badList.stderr)")
     }
 
     @Test("a metered run records calibrated energy per phase and epoch, close to the ledger")

@@ -59,7 +59,7 @@ public enum SignificantDigits {
             while v >= 10 { v /= 10; e += 1 }
             while v < 1 { v *= 10; e -= 1 }
             var mantissa = plain(v, digits: digits)
-            if mantissa.hasPrefix("10") && !mantissa.hasPrefix("10.") || mantissa == "10" {  // rounding carried over
+            if mantissa.split(separator: ".").first == "10" {  // rounding carried over: 9.9999… became 10
                 mantissa = plain(v / 10, digits: digits)
                 e += 1
             }

@@ -141,6 +141,14 @@ public enum CharacterizationProcedure: String, Sendable, Codable, CaseIterable {
     case disturb
     /// The whole array: conductance and response to pulses, each device classified.
     case map
+    /// Forming: a voltage staircase (or growing pulses) on fresh devices under a current
+    /// compliance the board enforces, until each cell switches.
+    case form
+    /// I-V curve tracing: 0 → +max → 0 → −reverse → 0 in steps (staircase or pulsed), loop after loop.
+    case iv
+
+    /// Whether the procedure is made of single-cell sweeps (SINGLE-CELL SWEEP) rather than pulse trains and reads.
+    public var isSweep: Bool { self == .form || self == .iv }
 }
 
 /// One conductance reading of one device during a procedure.
@@ -148,6 +156,12 @@ public enum CharacterizationProcedure: String, Sendable, Codable, CaseIterable {
 /// `train` numbers the monotone pulse trains of the procedure (−1 for reads before any pulse,
 /// such as the repeated reads that measure the read noise); `step` counts readings within the
 /// train; `pulses` is how many pulses of `polarity` the device has had since the train began.
+///
+/// Sweeps (form, iv) record one point per step: `voltage` is the step's voltage, `current` the
+/// current measured at its end, `limited` whether the board's limiter held the current at the
+/// compliance, and `conductance` the read after the pulse of a pulsed sweep or the chord
+/// conductance I/V of a staircase step (0 at 0 V). `train` numbers the loops of an I-V trace
+/// (0 for forming), and a forming trace ends with one read (`polarity` 0) after the sweep.
 public struct CharacterizationPoint: Sendable, Equatable, Codable {
     public var procedure: CharacterizationProcedure
     public var device: DeviceAddress
@@ -161,11 +175,18 @@ public struct CharacterizationPoint: Sendable, Equatable, Codable {
     public var boardTime: Seconds
     /// The conductance read.
     public var conductance: Siemens
+    /// Pulse trains: the amplitude of the pulses before this reading (nil when none). Sweeps: the
+    /// step's voltage, signed.
+    public var voltage: Volts?
+    /// Sweeps: the current at the end of the step.
+    public var current: Amperes?
+    /// Sweeps: whether the current limiter held the current at the compliance during the step.
+    public var limited: Bool
 
     /// A reading.
     public init(
         procedure: CharacterizationProcedure, device: DeviceAddress, train: Int, step: Int, polarity: Int8, pulses: Int,
-        boardTime: Seconds, conductance: Siemens
+        boardTime: Seconds, conductance: Siemens, voltage: Volts? = nil, current: Amperes? = nil, limited: Bool = false
     ) {
         self.procedure = procedure
         self.device = device
@@ -175,6 +196,9 @@ public struct CharacterizationPoint: Sendable, Equatable, Codable {
         self.pulses = pulses
         self.boardTime = boardTime
         self.conductance = conductance
+        self.voltage = voltage
+        self.current = current
+        self.limited = limited
     }
 }
 

@@ -154,8 +154,11 @@ public struct Characterizer: Sendable {
     func points(
         _ procedure: CharacterizationProcedure, _ block: DeviceBlock, _ g: [Siemens], train: Int, step: Int, polarity: Int8, pulses: Int, time: Seconds
     ) -> [CharacterizationPoint] {
-        zip(block.devices, g).map {
-            CharacterizationPoint(procedure: procedure, device: $0, train: train, step: step, polarity: polarity, pulses: pulses, boardTime: time, conductance: $1)
+        let amplitude = pulses > 0 ? settings.amplitude : nil
+        return zip(block.devices, g).map {
+            CharacterizationPoint(
+                procedure: procedure, device: $0, train: train, step: step, polarity: polarity, pulses: pulses, boardTime: time, conductance: $1,
+                voltage: amplitude)
         }
     }
 
@@ -166,11 +169,19 @@ public struct Characterizer: Sendable {
     /// `pulsesPerStep` pulses on every device followed by a read. Trains are numbered from 0
     /// (even: potentiating, odd: depressing); times are board seconds since the procedure began,
     /// taken at the start of each train.
+    ///
+    /// With `amplitudes`, the cycles run once per amplitude, in the order given (trains keep
+    /// counting), and every reading records its amplitude: what a compact physical model's
+    /// voltage dependence is fitted to.
     public func pulseResponse(
-        _ block: DeviceBlock, steps: Int, cycles: Int, pulsesPerStep: Int = 1, noiseReads: Int = 8
+        _ block: DeviceBlock, steps: Int, cycles: Int, pulsesPerStep: Int = 1, noiseReads: Int = 8, amplitudes: [Volts] = []
     ) async throws -> [CharacterizationPoint] {
         guard steps >= 2, cycles >= 1, pulsesPerStep >= 1, noiseReads >= 2 else {
             throw CharacterizationError.badSettings("pulse response needs at least 2 steps per train, 1 cycle, 1 pulse per step and 2 noise reads")
+        }
+        let limit = info.activeLimits.programVoltage
+        if let bad = amplitudes.first(where: { !($0.value > 0) || $0 > limit }) {
+            throw CharacterizationError.badSettings("pulse amplitude \(bad.formatted()) is outside (0, \(limit.formatted())], the board's programming limit")
         }
         try check(block)
         var all: [CharacterizationPoint] = []
@@ -180,21 +191,27 @@ public struct Characterizer: Sendable {
             try sink(p)
             all += p
         }
-        let total = Double(2 * cycles * steps)
-        for train in 0..<(2 * cycles) {
+        let levels = amplitudes.isEmpty ? [settings.amplitude] : amplitudes
+        let total = Double(2 * cycles * steps * levels.count)
+        var me = self
+        for train in 0..<(2 * cycles * levels.count) {
             let polarity: Int8 = train % 2 == 0 ? 1 : -1
+            me.settings.amplitude = levels[train / (2 * cycles)]
             let t = try await boardTime() - t0
-            progress(Double(train * steps) / total, "pulse response: cycle \(train / 2 + 1) of \(cycles), \(polarity > 0 ? "potentiating" : "depressing")")
-            let commands = block.devices.map { command($0, polarity: polarity, repeat: pulsesPerStep) }
+            let cycle = (train % (2 * cycles)) / 2 + 1
+            progress(
+                Double(train * steps) / total,
+                "pulse response: \(levels.count > 1 ? "\(me.settings.amplitude.formatted()), " : "")cycle \(cycle) of \(cycles), \(polarity > 0 ? "potentiating" : "depressing")")
+            let commands = block.devices.map { me.command($0, polarity: polarity, repeat: pulsesPerStep) }
             for step in 1...steps {
                 try await program(commands)
-                let p = points(.pulse, block, try await read(block).conductances, train: train, step: step, polarity: polarity, pulses: step * pulsesPerStep, time: t)
+                let p = me.points(.pulse, block, try await read(block).conductances, train: train, step: step, polarity: polarity, pulses: step * pulsesPerStep, time: t)
                 try sink(p)
                 all += p
             }
             // Repeated reads at the train's end, near a bound: the read noise there (polarity 0: no pulse).
             for k in 0..<noiseReads {
-                let p = points(.pulse, block, try await read(block).conductances, train: train, step: steps + 1 + k, polarity: 0, pulses: steps * pulsesPerStep, time: t)
+                let p = me.points(.pulse, block, try await read(block).conductances, train: train, step: steps + 1 + k, polarity: 0, pulses: steps * pulsesPerStep, time: t)
                 try sink(p)
                 all += p
             }
@@ -325,7 +342,8 @@ public struct Characterizer: Sendable {
                     let g = try await read(block).conductances
                     let time = try await boardTime() - t0
                     let p = zip(devices, g).filter { chosen.contains($0.0) }.map {
-                        CharacterizationPoint(procedure: .map, device: $0.0, train: 3 * round + offset, step: 1, polarity: polarity, pulses: n, boardTime: time, conductance: $0.1)
+                        CharacterizationPoint(procedure: .map, device: $0.0, train: 3 * round + offset, step: 1, polarity: polarity, pulses: n, boardTime: time, conductance: $0.1,
+                            voltage: settings.amplitude)
                     }
                     try sink(p)
                     mine += p

@@ -15,6 +15,12 @@ public struct CharacterizationView: Codable, Sendable {
         public var model: Bool
     }
 
+    /// A horizontal reference line (a forming plot's compliance).
+    public struct Reference: Codable, Sendable {
+        public var label: String
+        public var y: Double
+    }
+
     /// One plot of curves.
     public struct Plot: Codable, Sendable {
         public var title: String
@@ -23,6 +29,31 @@ public struct CharacterizationView: Codable, Sendable {
         /// Logarithmic x axis (retention).
         public var logX: Bool
         public var curves: [Curve]
+        /// Logarithmic y axis of magnitudes (forming, |I| against V); nil: linear.
+        public var logY: Bool?
+        /// The y values' unit (nil: siemens).
+        public var yUnit: String?
+        /// The x values' unit, for tick labels (nil: plain numbers).
+        public var xUnit: String?
+        /// Dots at every point as well as lines (nil: lines only, dots on a log x axis).
+        public var dots: Bool?
+        public var references: [Reference]?
+
+        init(
+            title: String, xLabel: String, yLabel: String, logX: Bool, curves: [Curve], logY: Bool? = nil, yUnit: String? = nil, xUnit: String? = nil,
+            dots: Bool? = nil, references: [Reference]? = nil
+        ) {
+            self.title = title
+            self.xLabel = xLabel
+            self.yLabel = yLabel
+            self.logX = logX
+            self.curves = curves
+            self.logY = logY
+            self.yUnit = yUnit
+            self.xUnit = xUnit
+            self.dots = dots
+            self.references = references
+        }
     }
 
     /// One device of the heat map.
@@ -91,6 +122,36 @@ public struct CharacterizationView: Codable, Sendable {
             plots.append(Plot(
                 title: procedure == .endurance ? "Endurance: set and reset readings, cycle by cycle" : "Read disturb: conductance read after read",
                 xLabel: procedure == .endurance ? "cycle (set at n, reset at n + ½)" : "read", yLabel: "conductance", logX: false, curves: curves))
+        case .form:
+            let compliance = try store.figures(of: run.id).first { $0.key == "sweep.compliance" }?.value
+            var curves: [Curve] = []
+            for d in shown {
+                let s = byDevice[d]!.filter { $0.current != nil }.sorted { $0.step < $1.step }
+                curves.append(Curve(label: "\(d)", x: s.map { $0.voltage?.value ?? 0 }, y: s.map { abs($0.current!.value) }, model: false))
+            }
+            plots.append(Plot(
+                title: "Forming of \(shown.count) of \(byDevice.count) devices: current against voltage, the compliance dashed",
+                xLabel: "voltage", yLabel: "|current| (logarithmic)", logX: false, curves: curves, logY: true, yUnit: "A", xUnit: "V", dots: true,
+                references: compliance.map { [Reference(label: "compliance \(ReportNumber.si($0, unit: "A", digits: 3))", y: $0)] }))
+        case .iv:
+            var linear: [Curve] = [], magnitude: [Curve] = []
+            for d in shown.prefix(3) {
+                let byLoop = Dictionary(grouping: byDevice[d]!.filter { $0.current != nil && $0.voltage != nil }, by: \.train)
+                for loop in byLoop.keys.sorted() {
+                    let s = byLoop[loop]!.sorted { $0.step < $1.step }
+                    let label = "\(d), loop \(loop + 1)"
+                    linear.append(Curve(label: label, x: s.map { $0.voltage!.value }, y: s.map { $0.current!.value }, model: false))
+                    let nonzero = s.filter { $0.voltage!.value != 0 }
+                    magnitude.append(Curve(label: label, x: nonzero.map { $0.voltage!.value }, y: nonzero.map { abs($0.current!.value) }, model: false))
+                }
+            }
+            let which = shown.count > 3 ? "3 of \(byDevice.count) devices" : "\(min(shown.count, 3)) device\(shown.count == 1 ? "" : "s")"
+            plots.append(Plot(
+                title: "I-V loops of \(which): 0 → +max → 0 → −reverse → 0, pinched at the origin", xLabel: "voltage", yLabel: "current",
+                logX: false, curves: linear, yUnit: "A", xUnit: "V", dots: true))
+            plots.append(Plot(
+                title: "The same loops as |current| on a logarithmic axis: SET on the positive branch, RESET on the negative",
+                xLabel: "voltage", yLabel: "|current| (logarithmic)", logX: false, curves: magnitude, logY: true, yUnit: "A", xUnit: "V", dots: true))
         case .map:
             let classes = try store.deviceClasses(of: run.id)
             cells = classes.map { Cell(tile: $0.tile, row: $0.row, column: $0.column, side: $0.side, siemens: $0.siemens, deviceClass: $0.deviceClass) }
@@ -115,44 +176,72 @@ public struct CharacterizationView: Codable, Sendable {
 
     static func curvePlot(_ plot: Plot) -> String {
         var p = SVGPlot(height: 320)
+        let logY = plot.logY ?? false
+        let yUnit = plot.yUnit ?? "S"
         let xs = plot.curves.flatMap(\.x).filter { !plot.logX || $0 > 0 }
-        let ys = plot.curves.flatMap(\.y)
-        let yDomain = SVGPlot.padded(ys)
-        let y = SVGPlot.Linear(domain: yDomain, range: (p.top + p.plotHeight, p.top))
-        let yTicks = SVGPlot.Linear(domain: yDomain, range: y.range).ticks(5).map { (y($0), ReportNumber.si($0, unit: "S", digits: 3)) }
-        var colour = 0
+        let ys = plot.curves.flatMap(\.y).filter { !logY || $0 > 0 } + (plot.references ?? []).map(\.y)
+        let bottom = p.top + p.plotHeight, right = p.left + p.plotWidth
+        // The y scale and its ticks.
+        let y: (Double) -> Double
+        var yTicks: [(Double, String)]
+        if logY {
+            let lo = ys.min() ?? 1e-9, hi = max(ys.max() ?? 1, lo * 10)
+            let scale = SVGPlot.Log(domain: (lo / 2)...(hi * 2), range: (bottom, p.top))
+            y = { scale($0) }
+            yTicks = scale.decades.map { (scale($0), ReportNumber.si($0, unit: yUnit, digits: 2)) }
+        } else {
+            let domain = SVGPlot.padded(ys)
+            let scale = SVGPlot.Linear(domain: domain, range: (bottom, p.top))
+            y = { scale($0) }
+            yTicks = scale.ticks(5).map { (scale($0), ReportNumber.si($0, unit: yUnit, digits: 3)) }
+        }
+        // The x scale, its ticks and the axes.
+        let x: (Double) -> Double
         if plot.logX {
             let lo = xs.min() ?? 1e-3, hi = max(xs.max() ?? 1, lo * 10)
-            let x = SVGPlot.Log(domain: (lo / 1.5)...(hi * 1.5), range: (p.left, p.left + p.plotWidth))
-            for d in x.decades {
-                p.line(x(d), p.top, x(d), p.top + p.plotHeight, stroke: "#e4e4e4")
-                p.text(ReportNumber.si(d, unit: "s", digits: 2), x: x(d), y: p.top + p.plotHeight + 18, anchor: "middle", size: 11)
+            let scale = SVGPlot.Log(domain: (lo / 1.5)...(hi * 1.5), range: (p.left, right))
+            x = { scale($0) }
+            for d in scale.decades {
+                p.line(scale(d), p.top, scale(d), bottom, stroke: "#e4e4e4")
+                p.text(ReportNumber.si(d, unit: "s", digits: 2), x: scale(d), y: bottom + 18, anchor: "middle", size: 11)
             }
-            p.line(p.left, p.top + p.plotHeight, p.left + p.plotWidth, p.top + p.plotHeight, stroke: "#444")
-            p.line(p.left, p.top, p.left, p.top + p.plotHeight, stroke: "#444")
+            p.line(p.left, bottom, right, bottom, stroke: "#444")
+            p.line(p.left, p.top, p.left, bottom, stroke: "#444")
             for (py, label) in yTicks {
                 p.line(p.left - 5, py, p.left, py, stroke: "#444")
                 p.text(label, x: p.left - 8, y: py + 4, anchor: "end", size: 11)
             }
             p.text(plot.xLabel, x: p.left + p.plotWidth / 2, y: p.height - 8, anchor: "middle")
             p.text(plot.yLabel, x: 16, y: p.top + p.plotHeight / 2, anchor: "middle", rotate: true)
-            for c in plot.curves {
-                let pts = zip(c.x, c.y).filter { $0.0 > 0 }.map { (x($0.0), y($0.1)) }
-                p.polyline(pts, stroke: colours[colour % colours.count], width: 1.5)
-                for (a, b) in pts { p.circle(a, b, r: 2.5, fill: colours[colour % colours.count]) }
-                colour += 1
-            }
         } else {
-            let x = SVGPlot.Linear(domain: SVGPlot.padded(xs), range: (p.left, p.left + p.plotWidth))
-            p.axes(x: x, xLabel: plot.xLabel, xFormat: { SignificantDigits.format($0, digits: 4) }, yTicks: yTicks, yLabel: plot.yLabel)
-            for c in plot.curves {
-                let pts = zip(c.x, c.y).map { (x($0.0), y($0.1)) }
-                if c.model {
-                    p.polyline(pts, stroke: "#222", width: 1.2)
-                } else {
-                    p.polyline(pts, stroke: colours[colour % colours.count], width: 1)
-                    colour += 1
-                }
+            let scale = SVGPlot.Linear(domain: SVGPlot.padded(xs), range: (p.left, right))
+            x = { scale($0) }
+            let xFormat: (Double) -> String = plot.xUnit.map { unit in { ReportNumber.si($0, unit: unit, digits: 3) } } ?? { SignificantDigits.format($0, digits: 4) }
+            p.axes(x: scale, xLabel: plot.xLabel, xFormat: xFormat, yTicks: yTicks, yLabel: plot.yLabel)
+        }
+        for r in plot.references ?? [] where !logY || r.y > 0 {
+            p.line(p.left, y(r.y), right, y(r.y), stroke: "#d00000", width: 1.2, dash: "6 4")
+            p.text(r.label, x: right - 4, y: y(r.y) - 5, anchor: "end", size: 11, fill: "#d00000")
+        }
+        let dots = plot.dots ?? plot.logX
+        var colour = 0
+        for c in plot.curves {
+            let pts = zip(c.x, c.y).filter { (!plot.logX || $0.0 > 0) && (!logY || $0.1 > 0) }.map { (x($0.0), y($0.1)) }
+            if c.model {
+                p.polyline(pts, stroke: "#222", width: 1.2)
+                continue
+            }
+            let stroke = colours[colour % colours.count]
+            p.polyline(pts, stroke: stroke, width: dots ? 1.5 : 1)
+            if dots { for (a, b) in pts { p.circle(a, b, r: 2.5, fill: stroke) } }
+            colour += 1
+        }
+        if plot.curves.count > 1 && plot.curves.count <= colours.count && plot.curves.allSatisfy({ !$0.model }) {
+            // A legend, top left inside the plot.
+            for (k, c) in plot.curves.enumerated() {
+                let ly = p.top + 14 + Double(k) * 15
+                p.line(p.left + 10, ly - 4, p.left + 26, ly - 4, stroke: colours[k % colours.count], width: 2)
+                p.text(c.label, x: p.left + 30, y: ly, size: 11)
             }
         }
         p.text(plot.title, x: p.left, y: 16, size: 13)
