@@ -23,6 +23,7 @@ struct Characterize: AsyncParsableCommand {
 
     @Argument(help: "form, iv, pulse, retention, endurance, disturb or map.") var procedure: String
     @Option(help: ArgumentHelp("Board connection string.", valueName: "connection")) var board = "sim"
+    @Option(help: deviceHelp) var device: String?
     @Option(help: ArgumentHelp("Devices: TILE, or TILE:ROW+ROWS,COLUMN+COLUMNS[:plus|minus|both] (default: tile 0, rows 0–15, columns 0–7; map: every tile; form, iv: tile 0, row 0, column 0, G⁺).", valueName: "block"))
     var block: String?
     @Option(help: "Pulse amplitude, volts (with --amplitudes: the one the soft-bounds fit holds for; default their largest).") var amplitude: Double?
@@ -70,6 +71,7 @@ struct Characterize: AsyncParsableCommand {
         if let formedConductance { guard formedConductance > 0 else { throw ValidationError("--formed-conductance must be positive") } }
         guard start > 0, stop > start else { throw ValidationError("form needs 0 < --start < --stop") }
         guard max > 0, reverse >= 0 else { throw ValidationError("iv needs --max > 0 and --reverse ≥ 0") }
+        _ = try withDevice(board, device)
         if let window {
             let parts = window.split(separator: ":").compactMap { Double($0) }
             guard parts.count == 2, parts[0] > 0, parts[1] > parts[0] else { throw ValidationError("--window must be MIN:MAX in siemens with 0 < MIN < MAX, e.g. 1e-6:20e-6") }
@@ -82,7 +84,7 @@ struct Characterize: AsyncParsableCommand {
 
     func run() async throws {
         var o = CharacterizationRun.Options()
-        o.board = board
+        o.board = try withDevice(board, device)
         o.procedure = CharacterizationProcedure(rawValue: procedure)!
         o.block = block
         let levels = amplitudes?.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) } ?? []

@@ -17,10 +17,35 @@ struct Landauer: AsyncParsableCommand {
 
 /// Options shared by commands that talk to a board.
 struct BoardOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp(
+    @Option(name: .customLong("board"), help: ArgumentHelp(
         "Board connection string: sim, or sim:?key=value&… (keys: \(SimulatorOptions.help.map(\.key).joined(separator: ", "))).",
         valueName: "connection"))
-    var board = "sim"
+    var boardText = "sim"
+    @Option(help: deviceHelp) var device: String?
+
+    /// The connection string with `--device` merged in.
+    var board: String { (try? withDevice(boardText, device)) ?? boardText }
+
+    func validate() throws { _ = try withDevice(boardText, device) }
+}
+
+let deviceHelp = ArgumentHelp(
+    "The virtual board's devices (short for the connection string's device=…): "
+        + (SimulatorOptions.help.first { $0.key == "device" }?.meaning ?? "a device model or profile:NAME") + ".",
+    valueName: "model")
+
+/// `board` with `device=DEVICE` added to its options (`--board sim --device profile:NAME`); only
+/// a virtual board has a device model to choose.
+func withDevice(_ board: String, _ device: String?) throws -> String {
+    guard let device else { return board }
+    let connection: ConnectionString
+    do { connection = try ConnectionString(parsing: board) } catch { throw ValidationError("\(error)") }
+    guard connection.scheme == "sim" else {
+        throw ValidationError("--device chooses the virtual board's devices; a real board ('\(board)') has its own")
+    }
+    guard connection["device"] == nil else { throw ValidationError("give the device once: --board already says device=\(connection["device"]!)") }
+    guard !device.isEmpty, !device.contains("&"), !device.contains("?") else { throw ValidationError("--device must be a model name or profile:NAME, not '\(device)'") }
+    return board + (board.contains("?") ? "&" : ":?") + "device=" + device
 }
 
 /// `value` as one line of JSON.
@@ -231,6 +256,7 @@ struct Train: AsyncParsableCommand {
             """)
 
     @Option(help: ArgumentHelp("Board connection string.", valueName: "connection")) var board = "sim:?adc-range=0.05"
+    @Option(help: deviceHelp) var device: String?
     @Option(help: ArgumentHelp("Layer sizes, inputs first.", valueName: "sizes")) var network = "64-32-10"
     @Option(help: ArgumentHelp("Data set: digits (bundled, fixed split), xor, or mnist:DIRECTORY (the standard IDX files, plain or .gz).", valueName: "name")) var data = "digits"
     @Option(help: "Epochs (default 10; with --resume RUN, the total to go on to, default the run's own).") var epochs: Int?
@@ -273,11 +299,12 @@ struct Train: AsyncParsableCommand {
         guard !rates.isEmpty, rates.allSatisfy({ ($0 ?? 0) > 0 }) else { throw ValidationError("--lr must be positive numbers separated by commas") }
         guard lrDecay > 0, lrDecay <= 1 else { throw ValidationError("--lr-decay must be in (0, 1]") }
         guard siemensPerWeight > 0 else { throw ValidationError("--siemens-per-weight must be positive") }
+        _ = try withDevice(board, device)
     }
 
     func run() async throws {
         var options = TrainingRun.Options()
-        options.board = board
+        options.board = try withDevice(board, device)
         options.network = NetworkShape(parsing: network)!
         options.data = data
         options.trainer.epochs = epochs ?? 10

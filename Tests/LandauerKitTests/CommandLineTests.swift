@@ -243,12 +243,24 @@ extension BenchProcessTests {
         let profile = try DeviceProfile.load("bench-twin", workspace: dir)
         #expect(profile.deadCells.count >= 3, "\(profile.deadCells.count) dead cells")
 
-        let (bench, endpoints) = try Self.startBench(["--board", "sim:?device=profile:bench-twin", "--workspace", dir.path, "--no-ppk2"])
+        let (bench, endpoints) = try Self.startBench(["--board", "sim", "--device", "profile:bench-twin", "--workspace", dir.path, "--no-ppk2"])
         defer { bench.terminate(); bench.waitUntilExit() }
         let twinMap = try Landauer.run("characterize", "map", "--board", "serial:\(endpoints.board)", "--no-store", "--json")
         #expect(twinMap.status == 0, "\(twinMap.stderr)")
         let classes = try #require(try JSONDecoder().decode(CharacterizationRun.Report.self, from: Data(twinMap.stdout.utf8)).classes)
         #expect(classes["healthy"].map { 64 - $0 } == profile.deadCells.count, "\(classes)")
+    }
+
+    @Test("--device chooses a virtual board's devices, and only a virtual board's")
+    func deviceOption() throws {
+        let twice = try Landauer.run("characterize", "map", "--board", "sim:?device=vteam", "--device", "ideal", "--no-store")
+        #expect(twice.status != 0 && twice.stderr.contains("give the device once"), "\(twice.stderr)")
+        let real = try Landauer.run("train", "--board", "serial:/dev/null", "--device", "vteam", "--no-store")
+        #expect(real.status != 0 && real.stderr.contains("a real board"), "\(real.stderr)")
+        let unknown = try Landauer.run("sim", "info", "--device", "memristor")
+        #expect(unknown.status != 0 && unknown.stderr.contains("vteam"), "\(unknown.stderr)")
+        let info = try Landauer.run("sim", "info", "--board", "sim:?seed=4", "--device", "vteam", "--json")
+        #expect(info.status == 0, "\(info.stderr)")
     }
 }
 
