@@ -37,7 +37,7 @@ struct FuzzFrontEnd: AnalogFrontEnd {
         precondition(rowDrive.count == Int(hardware.tiles[tile].rows) && columnDrive.count == Int(hardware.tiles[tile].columns))
         return 1
     }
-    mutating func applyDC(tile: Int, row: Int, column: Int, side: DeviceSide, voltage: Volts, compliance: Amperes, dwellNanoseconds: UInt32) -> DCMeasurement {
+    mutating func applyDC(tile: Int, row: Int, column: Int, side: DeviceSide, voltage: Volts, compliance: Amperes, dwellNanoseconds: UInt32, currentFullScale: Amperes) -> DCMeasurement {
         precondition(row < Int(hardware.tiles[tile].rows) && column < Int(hardware.tiles[tile].columns))
         precondition(voltage.magnitude <= hardware.absoluteLimits.programVoltage)
         precondition(compliance.value > 0 && compliance <= hardware.absoluteLimits.complianceCurrent)

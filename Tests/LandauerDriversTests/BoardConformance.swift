@@ -171,7 +171,7 @@ enum BoardConformance {
         var expected: [SweepStep] = []
         for v in volts {
             if v.magnitude >= TestFrontEnd.dcSwitchingVoltage { units += v.value > 0 ? 1 : -1 }
-            let (code, limited) = TestFrontEnd.dcCode(units: units, voltage: v, compliance: compliance, hardware: hardware)
+            let (code, limited) = TestFrontEnd.dcCode(units: units, voltage: v, compliance: compliance, hardware: hardware, currentFullScale: hardware.sweepCurrentRange(for: compliance))
             expected.append(SweepStep(voltage: v, currentCode: code, limited: limited))
         }
         #expect(q.steps == expected)
@@ -202,7 +202,7 @@ enum BoardConformance {
         clamped.voltages = [Volts(1.5)]
         let k = try await c.sweep(clamped)
         units += 1
-        let (code, limited) = TestFrontEnd.dcCode(units: units, voltage: Volts(1.5), compliance: tight.complianceCurrent, hardware: hardware)
+        let (code, limited) = TestFrontEnd.dcCode(units: units, voltage: Volts(1.5), compliance: tight.complianceCurrent, hardware: hardware, currentFullScale: hardware.sweepCurrentRange(for: tight.complianceCurrent))
         #expect(k.complianceClamped && k.compliance == tight.complianceCurrent)
         #expect(k.steps == [SweepStep(voltage: Volts(1.5), currentCode: code, limited: limited)])
         #expect(limited && k.current(0).value <= tight.complianceCurrent.value + k.amperesPerCode.value / 2)

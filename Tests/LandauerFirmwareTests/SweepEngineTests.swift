@@ -74,6 +74,32 @@ struct SweepEngineTests {
         #expect(own.steps[0].limited)
     }
 
+    @Test("the current range follows the compliance: the smallest range at or above it, so a low compliance is measured finely")
+    func currentRangeFollowsCompliance() throws {
+        var frontEnd = TestFrontEnd()
+        let h = frontEnd.hardware
+        frontEnd.hardware = FrontEndDescription(
+            serial: h.serial, clockHertz: h.clockHertz, dacBits: h.dacBits, adcBits: h.adcBits, markerLines: h.markerLines, tiles: h.tiles,
+            deviceReadFullScale: h.deviceReadFullScale, absoluteLimits: h.absoluteLimits,
+            sweepCurrentRanges: [Amperes(1e-6), Amperes(1e-5), Amperes(5e-6), Amperes(3e-4)])
+        // Out of order and above the top (the absolute compliance) are dropped; the top is always there.
+        #expect(frontEnd.hardware.sweepCurrentRanges == [Amperes(1e-6), Amperes(1e-5), h.absoluteLimits.complianceCurrent])
+        var engine = FirmwareEngine(frontEnd: frontEnd)
+        let maxCode = Double(h.adcMaxCode)
+        for (compliance, range) in [(5e-7, 1e-6), (1e-6, 1e-6), (2e-6, 1e-5), (1e-5, 1e-5), (5e-5, 1e-4)] {
+            let q = try Self.result(engine.execute(Self.staircase([0.1], compliance: compliance)))
+            #expect(abs(q.amperesPerCode.value / (range / maxCode) - 1) < 1e-6, "compliance \(compliance) A")
+        }
+        // The device at (1, 2) is 5.5 µS: 0.55 µA at 0.1 V, read in the 1 µA range to half a code
+        // of 0.49 nA, and in the 100 µA range only to 49 nA.
+        let fine = try Self.result(engine.execute(Self.staircase([0.1], compliance: 1e-6)))
+        let coarse = try Self.result(engine.execute(Self.staircase([0.1], compliance: 1e-4)))
+        let truth = Double(f32(0.1)) * 5.5e-6
+        #expect(abs(fine.current(0).value - truth) <= fine.amperesPerCode.value / 2 * 1.0001)
+        #expect(abs(fine.current(0).value - truth) < 0.001 * truth)
+        #expect(abs(coarse.current(0).value - truth) > 0.01 * truth)
+    }
+
     @Test("every refusal names the field and applies nothing")
     func refusalsChangeNothing() {
         var engine = FirmwareEngine(frontEnd: TestFrontEnd())

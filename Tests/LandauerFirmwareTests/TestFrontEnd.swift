@@ -93,14 +93,16 @@ struct TestFrontEnd: AnalogFrontEnd {
     var dcSteps: [(voltage: Volts, compliance: Amperes)] = []
     /// An ideal current limiter on an ohmic device: I = V·G, |I| ≤ compliance; a step at or above
     /// 1 V moves the device by one `step` in its direction (before the current is converted).
-    mutating func applyDC(tile: Int, row: Int, column: Int, side: DeviceSide, voltage: Volts, compliance: Amperes, dwellNanoseconds: UInt32) -> DCMeasurement {
+    mutating func applyDC(
+        tile: Int, row: Int, column: Int, side: DeviceSide, voltage: Volts, compliance: Amperes, dwellNanoseconds: UInt32, currentFullScale: Amperes
+    ) -> DCMeasurement {
         let k = index(tile, row, column)
         let s = Int(side.rawValue)
         if abs(voltage.value) >= 1 { g[tile][s][k] = min(gMax, max(gMin, g[tile][s][k] + (voltage.value > 0 ? step : -step))) }
         let ideal = voltage.value * g[tile][s][k]
         let limited = abs(ideal) > compliance.value
         let current = limited ? (ideal < 0 ? -compliance.value : compliance.value) : ideal
-        let lsb = hardware.sweepCurrentFullScale.value / Double(hardware.adcMaxCode)
+        let lsb = currentFullScale.value / Double(hardware.adcMaxCode)
         dcSteps.append((voltage, compliance))
         nanoseconds += UInt64(dwellNanoseconds)
         return DCMeasurement(voltage: voltage, currentCode: Int16((current / lsb).rounded()), limited: limited)

@@ -59,7 +59,7 @@ struct FormingPhysicsTests {
         var formedAt: Double?
         var v = 0.5
         while v <= 3.0 && formedAt == nil {
-            let m = f.applyDC(tile: 0, row: 0, column: 1, side: .minus, voltage: Volts(v), compliance: compliance, dwellNanoseconds: 10_000)
+            let m = f.applyDC(tile: 0, row: 0, column: 1, side: .minus, voltage: Volts(v), compliance: compliance, dwellNanoseconds: 10_000, currentFullScale: f.hardware.sweepCurrentFullScale)
             if m.limited { formedAt = v } else { #expect(m.currentCode == 0, "before forming at \(v) V") }
             v += 0.05
         }
@@ -80,7 +80,7 @@ struct FormingPhysicsTests {
         var f = VirtualFrontEnd(config: .ideal)
         f.tiles[0].setConductance(Siemens(20e-6), row: 0, column: 0, side: .plus)
         for v in stride(from: -3.0, through: 3.0, by: 0.25) {
-            let m = f.applyDC(tile: 0, row: 0, column: 0, side: .plus, voltage: Volts(v), compliance: Amperes(10e-6), dwellNanoseconds: 1000)
+            let m = f.applyDC(tile: 0, row: 0, column: 0, side: .plus, voltage: Volts(v), compliance: Amperes(10e-6), dwellNanoseconds: 1000, currentFullScale: f.hardware.sweepCurrentFullScale)
             let lsb = f.hardware.sweepCurrentFullScale.value / Double(f.hardware.adcMaxCode)
             #expect(Double(abs(Int(m.currentCode))) * lsb <= 10e-6 + lsb / 2, "\(v) V")
         }
@@ -93,7 +93,7 @@ struct FormingPhysicsTests {
         var f = VirtualFrontEnd(config: .ideal)
         let ledger = f.ledger
         let t0 = f.now
-        _ = f.applyDC(tile: 0, row: 0, column: 0, side: .plus, voltage: Volts(0.5), compliance: Amperes(1e-4), dwellNanoseconds: 1000)
+        _ = f.applyDC(tile: 0, row: 0, column: 0, side: .plus, voltage: Volts(0.5), compliance: Amperes(1e-4), dwellNanoseconds: 1000, currentFullScale: f.hardware.sweepCurrentFullScale)
         let d = f.ledger.subtracting(ledger)
         let g = 10.5e-6
         #expect(abs(d.energy(of: .programmingPulse).value - 0.5 * 0.5 * g * 1e-6) < 1e-21)
@@ -107,12 +107,12 @@ struct FormingPhysicsTests {
     func dcSwitching() {
         var f = VirtualFrontEnd(config: .ideal)
         let g0 = f.tiles[0].conductance(row: 1, column: 1, side: .plus)
-        _ = f.applyDC(tile: 0, row: 1, column: 1, side: .plus, voltage: Volts(0.5), compliance: Amperes(1e-4), dwellNanoseconds: 1000)
+        _ = f.applyDC(tile: 0, row: 1, column: 1, side: .plus, voltage: Volts(0.5), compliance: Amperes(1e-4), dwellNanoseconds: 1000, currentFullScale: f.hardware.sweepCurrentFullScale)
         #expect(f.tiles[0].conductance(row: 1, column: 1, side: .plus) == g0)
-        _ = f.applyDC(tile: 0, row: 1, column: 1, side: .plus, voltage: Volts(1.0), compliance: Amperes(1e-4), dwellNanoseconds: 1000)
+        _ = f.applyDC(tile: 0, row: 1, column: 1, side: .plus, voltage: Volts(1.0), compliance: Amperes(1e-4), dwellNanoseconds: 1000, currentFullScale: f.hardware.sweepCurrentFullScale)
         #expect(f.tiles[0].conductance(row: 1, column: 1, side: .plus) > g0)
-        _ = f.applyDC(tile: 0, row: 1, column: 1, side: .plus, voltage: Volts(-1.0), compliance: Amperes(1e-4), dwellNanoseconds: 1000)
-        _ = f.applyDC(tile: 0, row: 1, column: 1, side: .plus, voltage: Volts(-1.0), compliance: Amperes(1e-4), dwellNanoseconds: 1000)
+        _ = f.applyDC(tile: 0, row: 1, column: 1, side: .plus, voltage: Volts(-1.0), compliance: Amperes(1e-4), dwellNanoseconds: 1000, currentFullScale: f.hardware.sweepCurrentFullScale)
+        _ = f.applyDC(tile: 0, row: 1, column: 1, side: .plus, voltage: Volts(-1.0), compliance: Amperes(1e-4), dwellNanoseconds: 1000, currentFullScale: f.hardware.sweepCurrentFullScale)
         #expect(f.tiles[0].conductance(row: 1, column: 1, side: .plus) < g0)
     }
 }

@@ -242,6 +242,7 @@ extension VirtualBoardDocumentTests {
             "absoluteLimits.maxPulseWidthNanoseconds": .number(Double(c.absoluteLimits.maxPulseWidthNanoseconds) * 1e-9, "s"),
             "absoluteLimits.complianceCurrent": .number(c.absoluteLimits.complianceCurrent.value, "A"),
             "absoluteLimits.maxPulsesPerRequest": .number(Double(c.absoluteLimits.maxPulsesPerRequest)),
+            "sweepCurrentRanges": .text(c.sweepCurrentRanges.map { SignificantDigits.format($0.value * 1e6, digits: 3) }.joined(separator: ", ") + " µA"),
             "conductanceWindow.minimum": .number(c.conductanceWindow.minimum.value, "S"),
             "conductanceWindow.maximum": .number(c.conductanceWindow.maximum.value, "S"),
             "deviceModel": .text(c.deviceModel.name),

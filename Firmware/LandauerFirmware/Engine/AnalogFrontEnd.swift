@@ -23,15 +23,28 @@ public struct FrontEndDescription: Equatable, Sendable {
     /// the range the front end converts forming and I-V currents in, at least the absolute
     /// compliance so a limited current is still on scale.
     public var sweepCurrentFullScale: Amperes
+    /// The full scales the sweep-current conversion can switch between, ascending, the last one
+    /// `sweepCurrentFullScale`. A sweep converts in the smallest range at or above its compliance
+    /// (as a source-measure unit's current range follows its compliance), so a low compliance is
+    /// measured finely and a limited current still reads on scale.
+    public var sweepCurrentRanges: [Amperes]
 
-    /// Describes the hardware; `sweepCurrentFullScale` defaults to the absolute compliance current.
+    /// Describes the hardware; `sweepCurrentFullScale` defaults to the absolute compliance current,
+    /// `sweepCurrentRanges` to that one range (ranges above the full scale are dropped).
     public init(
         serial: [UInt8], clockHertz: UInt32, dacBits: UInt8, adcBits: UInt8, markerLines: UInt8,
         tiles: [TileInfo], deviceReadFullScale: Amperes, absoluteLimits: SafetyLimits,
-        maxFrameBody: UInt16 = UInt16(Frame.maxBody), sweepCurrentFullScale: Amperes? = nil
+        maxFrameBody: UInt16 = UInt16(Frame.maxBody), sweepCurrentFullScale: Amperes? = nil, sweepCurrentRanges: [Amperes] = []
     ) {
         self.maxFrameBody = maxFrameBody
-        self.sweepCurrentFullScale = sweepCurrentFullScale ?? absoluteLimits.complianceCurrent
+        let top = sweepCurrentFullScale ?? absoluteLimits.complianceCurrent
+        self.sweepCurrentFullScale = top
+        var ranges: [Amperes] = []
+        for r in sweepCurrentRanges where r.value > 0 && r.value < top.value && (ranges.isEmpty || r.value > ranges[ranges.count - 1].value) {
+            ranges.append(r)
+        }
+        ranges.append(top)
+        self.sweepCurrentRanges = ranges
         self.serial = serial
         self.clockHertz = clockHertz
         self.dacBits = dacBits
@@ -46,6 +59,13 @@ public struct FrontEndDescription: Equatable, Sendable {
     @inlinable public var dacMaxCode: Int16 { Int16((1 << Int(dacBits - 1)) - 1) }
     /// Largest ADC code magnitude.
     @inlinable public var adcMaxCode: Int16 { Int16((1 << Int(adcBits - 1)) - 1) }
+
+    /// The sweep-current range for `compliance`: the smallest at or above it (to one part in a
+    /// million, the wire's single precision), else the largest.
+    public func sweepCurrentRange(for compliance: Amperes) -> Amperes {
+        for r in sweepCurrentRanges where r.value >= compliance.value * (1 - 1e-6) { return r }
+        return sweepCurrentFullScale
+    }
 }
 
 /// What one DC step on a single device measured (`AnalogFrontEnd.applyDC`).
@@ -53,8 +73,8 @@ public struct DCMeasurement: Equatable, Sendable {
     /// The voltage the drivers actually applied across the device (the DAC's realisation of the
     /// requested one).
     public var voltage: Volts
-    /// The device current at the end of the step, as a signed ADC code of the sweep-current range
-    /// (code k stands for k × sweepCurrentFullScale / (2^(adcBits−1) − 1)).
+    /// The device current at the end of the step, as a signed ADC code of the sweep's current
+    /// range (code k stands for k × range / (2^(adcBits−1) − 1)).
     public var currentCode: Int16
     /// True when the current limiter held the device current at the compliance during the step.
     public var limited: Bool
@@ -124,12 +144,13 @@ public protocol AnalogFrontEnd {
     /// Applies `voltage` (signed: positive potentiates) across one device alone for
     /// `dwellNanoseconds`, with the drivers' current limiter set to `compliance` so that
     /// |I| ≤ `compliance` at every instant, converts the device current at the end of the step in
-    /// the sweep-current range, and returns the lines to 0 V. The device may switch (form, SET,
+    /// the range `currentFullScale` (one of `sweepCurrentRanges`, chosen by the engine), and
+    /// returns the lines to 0 V. The device may switch (form, SET,
     /// RESET) during the step. The engine has checked the voltage, the dwell and the compliance
     /// against its limits; the front end must still never let more than `compliance` flow.
     mutating func applyDC(
         tile: Int, row: Int, column: Int, side: DeviceSide, voltage: Volts, compliance: Amperes,
-        dwellNanoseconds: UInt32) -> DCMeasurement
+        dwellNanoseconds: UInt32, currentFullScale: Amperes) -> DCMeasurement
 
     /// Drives the marker lines with `value` (bit k on line k).
     mutating func setMarkers(_ value: UInt8)

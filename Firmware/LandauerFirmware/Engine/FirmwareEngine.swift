@@ -24,7 +24,7 @@ public struct FirmwareEngine<FrontEnd: AnalogFrontEnd> {
     @usableFromInline var costs = CycleCosts()
 
     /// The version of this firmware engine.
-    public static var currentVersion: FirmwareVersion { FirmwareVersion(major: 0, minor: 2, patch: 0) }
+    public static var currentVersion: FirmwareVersion { FirmwareVersion(major: 0, minor: 2, patch: 1) }
 
     /// Creates an engine on `frontEnd`, answering up to `retransmitDepth` recent requests from cache.
     public init(frontEnd: FrontEnd, retransmitDepth: Int = 4, firmwareVersion: FirmwareVersion = Self.currentVersion) {
@@ -529,7 +529,8 @@ public struct FirmwareEngine<FrontEnd: AnalogFrontEnd> {
             return .failure(ErrorResponse(code: .responseTooLarge, opcode: op.rawValue, value: Float(n), limit: Float(fits)))
         }
         let hw = frontEnd.hardware
-        let amperesPerCode = Amperes(hw.sweepCurrentFullScale.value / Double(hw.adcMaxCode))
+        let range = hw.sweepCurrentRange(for: compliance)
+        let amperesPerCode = Amperes(range.value / Double(hw.adcMaxCode))
         let siemensPerCode = pulsed ? Siemens(hw.deviceReadFullScale.value / Double(hw.adcMaxCode) / q.readVoltage.value) : Siemens.zero
         let tile = Int(q.tile)
         let row = Int(q.row)
@@ -540,7 +541,8 @@ public struct FirmwareEngine<FrontEnd: AnalogFrontEnd> {
         var stopped = false
         for k in 0..<n {
             frontEnd.run(cycles: costs.perPulse)
-            let m = frontEnd.applyDC(tile: tile, row: row, column: column, side: q.side, voltage: q.voltages[k], compliance: compliance, dwellNanoseconds: q.dwellNanoseconds)
+            let m = frontEnd.applyDC(tile: tile, row: row, column: column, side: q.side, voltage: q.voltages[k], compliance: compliance, dwellNanoseconds: q.dwellNanoseconds,
+                currentFullScale: range)
             var step = SweepStep(voltage: m.voltage, currentCode: m.currentCode, limited: m.limited)
             if pulsed {
                 frontEnd.run(cycles: costs.perDeviceRead)

@@ -260,7 +260,8 @@ struct ReferenceFrontEnd: AnalogFrontEnd {
     /// hardware holds |I| ≤ I_c. The gate stays open for the dwell plus a conversion guard, and the
     /// current is converted at the end of the dwell, under bias.
     mutating func applyDC(
-        tile: Int, row: Int, column: Int, side: DeviceSide, voltage: Volts, compliance: Amperes, dwellNanoseconds: UInt32
+        tile: Int, row: Int, column: Int, side: DeviceSide, voltage: Volts, compliance: Amperes, dwellNanoseconds: UInt32,
+        currentFullScale: Amperes
     ) -> DCMeasurement {
         let line = 2 * column + Int(side.rawValue)
         let bus = PulseGenerator.busVoltage(forMagnitude: voltage.magnitude)
@@ -281,7 +282,7 @@ struct ReferenceFrontEnd: AnalogFrontEnd {
         adc.setRange(channel: line % 8, .bipolar1_25)
         release()
         let code = Int16(max(-32767, min(32767, adcCodes[line])))
-        let lsb = hardware.sweepCurrentFullScale.value / Double(hardware.adcMaxCode)
+        let lsb = currentFullScale.value / Double(hardware.adcMaxCode)
         let current = Double(code < 0 ? -Int32(code) : Int32(code)) * lsb
         return DCMeasurement(voltage: applied, currentCode: code, limited: current >= ReferenceBoard.limitedFraction * compliance.value)
     }

@@ -179,7 +179,8 @@ struct ModelFrontEnd: AnalogFrontEnd {
     /// limit returns the units), limited to the compliance, and converted in the sweep range with
     /// round-half-away-from-zero. The same arithmetic as the host's driver-test front end.
     mutating func applyDC(
-        tile: Int, row: Int, column: Int, side: DeviceSide, voltage: Volts, compliance: Amperes, dwellNanoseconds: UInt32
+        tile: Int, row: Int, column: Int, side: DeviceSide, voltage: Volts, compliance: Amperes, dwellNanoseconds: UInt32,
+        currentFullScale: Amperes
     ) -> DCMeasurement {
         let k = row * tiles[tile].columns + column
         if voltage.magnitude >= ModelProfile.dcSwitchingVoltage {
@@ -192,7 +193,7 @@ struct ModelFrontEnd: AnalogFrontEnd {
         let ideal = Double(units) * unit * voltage.value
         let limited = ideal >= compliance.value || -ideal >= compliance.value
         let current = limited ? (ideal < 0 ? -compliance.value : compliance.value) : ideal
-        var x = current / (hardware.sweepCurrentFullScale.value / maxCode)
+        var x = current / (currentFullScale.value / maxCode)
         x = max(-maxCode, min(maxCode, x))
         let code = x < 0 ? -Int16(-x + 0.5) : Int16(x + 0.5)
         return DCMeasurement(voltage: voltage, currentCode: code, limited: limited)

@@ -47,6 +47,10 @@ public struct VirtualBoardConfig: Sendable, Equatable {
     public var deviceReadFullScale: Amperes?
     /// What the hardware can safely do.
     public var absoluteLimits: SafetyLimits
+    /// The sweep-current conversion's ranges below the absolute compliance (which is always the
+    /// top range): a sweep converts in the smallest at or above its compliance. Default 1-2-5
+    /// steps from 1 µA, as a source-measure unit's current ranges.
+    public var sweepCurrentRanges: [Amperes] = [1e-6, 2e-6, 5e-6, 10e-6, 20e-6, 50e-6].map { Amperes($0) }
 
     // MARK: Devices
     /// The devices' conductance window.
@@ -231,7 +235,7 @@ public struct VirtualBoardConfig: Sendable, Equatable {
             serial: Array(serial.utf8), clockHertz: UInt32(clock.value.rounded()), dacBits: dacBits, adcBits: adcBits,
             markerLines: markerLines,
             tiles: tiles.indices.map { TileInfo(rows: UInt16(tiles[$0].rows), columns: UInt16(tiles[$0].columns), outputFullScale: outputFullScale(ofTile: $0)) },
-            deviceReadFullScale: effectiveDeviceReadFullScale, absoluteLimits: absoluteLimits)
+            deviceReadFullScale: effectiveDeviceReadFullScale, absoluteLimits: absoluteLimits, sweepCurrentRanges: sweepCurrentRanges)
     }
 
     /// Energy of one SAR ADC conversion by NeuroSim's 32 nm model (`SarADC.cpp`):

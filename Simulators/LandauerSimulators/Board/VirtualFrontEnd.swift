@@ -324,7 +324,7 @@ public struct VirtualFrontEnd: AnalogFrontEnd, Sendable {
     /// charging) and one conversion.
     public mutating func applyDC(
         tile: Int, row: Int, column: Int, side: DeviceSide, voltage: Volts, compliance: Amperes,
-        dwellNanoseconds: UInt32
+        dwellNanoseconds: UInt32, currentFullScale: Amperes
     ) -> DCMeasurement {
         precondition(tile >= 0 && tile < tiles.count, "tile out of range")
         let width = Seconds(nanoseconds: UInt64(dwellNanoseconds))
@@ -335,7 +335,7 @@ public struct VirtualFrontEnd: AnalogFrontEnd, Sendable {
         let lines = book(.lineCharging, config.lineCapacitance.value * voltage.value * voltage.value, count: 1)
         spend(UInt64(dwellNanoseconds) * 1000, active: false, eventEnergy: device + lines)
         tiles[tile].refreshCaches()
-        let q = senseCode(outcome.current.value, tile: tile, column: column, side: side, fullScale: hardware.sweepCurrentFullScale.value)
+        let q = senseCode(outcome.current.value, tile: tile, column: column, side: side, fullScale: currentFullScale.value)
         spend(conversionPicoseconds, active: false, eventEnergy: book(.adcConversion, config.adcConversionEnergy.value, count: 1))
         return DCMeasurement(voltage: voltage, currentCode: Int16(q), limited: outcome.limited)
     }

@@ -146,24 +146,25 @@ struct TestFrontEnd: AnalogFrontEnd {
     /// move one unit at |V| ≥ 1 V, then I = units × deviceReadFullScale / maxCode / readVoltage
     /// limit × V, limited to the compliance, converted with round-half-away-from-zero.
     mutating func applyDC(
-        tile: Int, row: Int, column: Int, side: DeviceSide, voltage: Volts, compliance: Amperes, dwellNanoseconds: UInt32
+        tile: Int, row: Int, column: Int, side: DeviceSide, voltage: Volts, compliance: Amperes, dwellNanoseconds: UInt32,
+        currentFullScale: Amperes
     ) -> DCMeasurement {
         let k = row * Int(hardware.tiles[tile].columns) + column
         let s = Int(side.rawValue)
         if voltage.magnitude >= Self.dcSwitchingVoltage { g[tile][s][k] += voltage.value > 0 ? 1 : -1 }
         nanoseconds &+= 100 &+ UInt64(dwellNanoseconds) &+ 250
-        let (code, limited) = Self.dcCode(units: g[tile][s][k], voltage: voltage, compliance: compliance, hardware: hardware)
+        let (code, limited) = Self.dcCode(units: g[tile][s][k], voltage: voltage, compliance: compliance, hardware: hardware, currentFullScale: currentFullScale)
         return DCMeasurement(voltage: voltage, currentCode: code, limited: limited)
     }
 
     /// The current code and limiter flag of a model device of `units` at `voltage`.
-    static func dcCode(units: Int, voltage: Volts, compliance: Amperes, hardware: FrontEndDescription) -> (Int16, Bool) {
+    static func dcCode(units: Int, voltage: Volts, compliance: Amperes, hardware: FrontEndDescription, currentFullScale: Amperes) -> (Int16, Bool) {
         let maxCode = Double(hardware.adcMaxCode)
         let unit = hardware.deviceReadFullScale.value / maxCode / hardware.absoluteLimits.readVoltage.value
         let ideal = Double(units) * unit * voltage.value
         let limited = ideal >= compliance.value || -ideal >= compliance.value
         let current = limited ? (ideal < 0 ? -compliance.value : compliance.value) : ideal
-        var x = current / (hardware.sweepCurrentFullScale.value / maxCode)
+        var x = current / (currentFullScale.value / maxCode)
         x = max(-maxCode, min(maxCode, x))
         return (x < 0 ? -Int16(-x + 0.5) : Int16(x + 0.5), limited)
     }
