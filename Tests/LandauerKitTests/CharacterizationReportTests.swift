@@ -85,6 +85,21 @@ struct CharacterizationReportTests {
         let setOnset = try #require(figure(iv, "iv.setOnset")), resetOnset = try #require(figure(iv, "iv.resetOnset"))
         #expect(setOnset > 0.8 && setOnset <= 1.5 && resetOnset < -0.8 && resetOnset >= -1.5, "SET \(setOnset) V, RESET \(resetOnset) V")
         #expect(try #require(figure(iv, "iv.onOff")) > 1.2)
+        // Export: every reading with its voltage and current, and the map's classes.
+        for (run, count, classes) in [(iv.runId, ivPoints.count, 0), (map.runId, try store.characterizationPoints(of: try #require(map.runId)).count, 2 * (16 * 8 + 8 * 4))] {
+            let id = try #require(run)
+            let folder = dir.appendingPathComponent("export-\(id.prefix(8))")
+            let files = try RunExport(store: store, report: try RunReport.load(id, from: store)).write(to: folder, trace: false)
+            let lines = try String(contentsOf: folder.appendingPathComponent("points.csv"), encoding: .utf8).split(separator: "\n")
+            #expect(lines.count == count + 1)
+            #expect(lines[0].hasSuffix("voltage_V,current_A,limited"))
+            #expect(files.contains { $0.hasSuffix("devices.csv") } == (classes > 0))
+            if classes > 0 {
+                #expect(try String(contentsOf: folder.appendingPathComponent("devices.csv"), encoding: .utf8).split(separator: "\n").count == classes + 1)
+            }
+        }
+        let ivCSV = try String(contentsOf: dir.appendingPathComponent("export-\(try #require(iv.runId).prefix(8))/points.csv"), encoding: .utf8)
+        #expect(ivCSV.split(separator: "\n").dropFirst().allSatisfy { $0.hasPrefix("iv,0,0,") && $0.split(separator: ",", omittingEmptySubsequences: false).count == 14 })
 
         for (k, html) in pages.enumerated() {
             let file = dir.appendingPathComponent("report-\(k).html")

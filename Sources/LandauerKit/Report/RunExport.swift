@@ -46,6 +46,23 @@ public struct RunExport {
             markers.append("\(m.sample),\(Double(m.sample) * report.samplePeriodSeconds),\(m.lines),\(code.phase),\(code.running)")
         }
         try put("markers.csv", markers.joined(separator: "\n") + "\n")
+        if report.run.kind == .characterize {
+            // Every reading (I-V loops and forming steps with their voltages and currents), and the map's classes.
+            func cell(_ x: Double?) -> String { x.map { String($0) } ?? "" }
+            var points = ["procedure,tile,row,column,side,train,step,polarity,pulses,board_time_s,conductance_S,voltage_V,current_A,limited"]
+            for p in try store.characterizationPoints(of: report.run.id) {
+                points.append(
+                    "\(p.procedure),\(p.tile),\(p.row),\(p.column),\(p.side == 0 ? "plus" : "minus"),\(p.train),\(p.step),\(p.polarity),\(p.pulses),"
+                        + "\(p.boardSeconds),\(p.siemens),\(cell(p.volts)),\(cell(p.amperes)),\(p.limited ? 1 : 0)")
+            }
+            try put("points.csv", points.joined(separator: "\n") + "\n")
+            let classes = try store.deviceClasses(of: report.run.id)
+            if !classes.isEmpty {
+                var rows = ["tile,row,column,side,class,conductance_S,swing_S"]
+                for c in classes { rows.append("\(c.tile),\(c.row),\(c.column),\(c.side == 0 ? "plus" : "minus"),\(c.deviceClass),\(c.siemens),\(c.swingSiemens)") }
+                try put("devices.csv", rows.joined(separator: "\n") + "\n")
+            }
+        }
         if trace, let extent = try TraceStore(store).extent(runId: report.run.id, stream: "ppk2") {
             let url = folder.appendingPathComponent("trace.csv")
             _ = FileManager.default.createFile(atPath: url.path, contents: nil)
