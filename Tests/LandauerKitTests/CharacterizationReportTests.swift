@@ -24,6 +24,13 @@ struct CharacterizationReportTests {
         o.steps = 150
         o.pulsesPerStep = 8
         let pulse = try await CharacterizationRun(options: o).run()
+        // VTEAM devices at four amplitudes: the compact model's data.
+        o.board = "sim:?device=vteam&seed=3"
+        o.amplitudes = [1.2, 1.3, 1.4, 1.5].map(Volts.init)
+        o.steps = 60
+        let multi = try await CharacterizationRun(options: o).run()
+        o.amplitudes = []
+        o.board = "sim:?device=soft-bounds&stuck=0.05&tiles=16x8,8x4&seed=3"
         o.procedure = .retention
         o.duration = Seconds(1)
         let retention = try await CharacterizationRun(options: o).run()
@@ -38,11 +45,17 @@ struct CharacterizationReportTests {
         let iv = try await CharacterizationRun(options: o).run()
         let store = try RunStore(path: o.store!)
         _ = try CharacterizationFitting.run(try #require(pulse.runId), name: "report-test", store: store, workspace: dir)
+        let compact = try CharacterizationFitting.run(try #require(multi.runId), name: "report-vteam", model: .vteam, store: store, workspace: dir)
+        #expect(compact.profile.compact != nil)
 
         var pages: [String] = []
         for (run, titles) in [
             (map.runId, ["Conductance map of tile 0 with the dead cells marked", "Conductance map of tile 1 with the dead cells marked"]),
-            (pulse.runId, ["Pulse response of 6 of 32 devices, with the fitted model (profile report-test)"]),
+            (pulse.runId, ["Pulse response of 6 of 32 devices, with the fitted soft-bounds model at 1.500 V (profile report-test)"]),
+            (multi.runId, [
+                "Pulse response of 6 of 32 devices, with the fitted soft-bounds model at 1.500 V (profile report-vteam)",
+                "Pulse response with the fitted VTEAM compact model (profile report-vteam), each train from its first reading",
+            ]),
             (retention.runId, ["Retention: conductance against board time after the last pulse"]),
             (form.runId, ["Forming of 4 of 4 devices: current against voltage, the compliance dashed"]),
             (iv.runId, [
@@ -65,16 +78,18 @@ struct CharacterizationReportTests {
         #expect(pages[0].components(separatedBy: "stroke=\"#d00000\"").count - 1 == 2 * dead)
         // The fitted model is drawn over the measured curves (dark lines), one per device shown.
         #expect(pages[1].components(separatedBy: "stroke=\"#222\" stroke-width=\"1.20\"").count - 1 == 6)
+        // The multi-amplitude run: six soft-bounds overlays (its 1.5 V trains) and six VTEAM ones (every train).
+        #expect(pages[2].components(separatedBy: "stroke=\"#222\" stroke-width=\"1.20\"").count - 1 == 12)
         // The retention plot's axis is logarithmic: its ticks are decades of seconds.
-        let ticks = pages[2].components(separatedBy: "</text>").compactMap { $0.split(separator: ">").last.map(String.init) }.filter { $0.hasSuffix("ms") || $0.hasSuffix(" s") }
+        let ticks = pages[3].components(separatedBy: "</text>").compactMap { $0.split(separator: ">").last.map(String.init) }.filter { $0.hasSuffix("ms") || $0.hasSuffix(" s") }
         #expect(ticks.contains("1.0 ms") && ticks.contains("10 ms") && ticks.contains("100 ms"), "\(ticks)")
         // Forming: every device formed, no current above the compliance, the compliance drawn as a dashed red line.
         func figure(_ report: CharacterizationRun.Report, _ key: String) -> Double? { report.figures.first { $0.key == key }?.value }
         #expect(figure(form, "form.formed") == 4)
         let peak = try #require(figure(form, "sweep.peakCurrent")), compliance = try #require(figure(form, "sweep.compliance"))
         #expect(peak > 0.9 * compliance && peak <= compliance * (1 + 1e-6), "\(peak) A against \(compliance) A")
-        #expect(pages[3].contains("stroke=\"#d00000\" stroke-width=\"1.20\" stroke-dasharray=\"6 4\""))
-        #expect(pages[3].contains(">compliance 20.0 µA</text>"))
+        #expect(pages[4].contains("stroke=\"#d00000\" stroke-width=\"1.20\" stroke-dasharray=\"6 4\""))
+        #expect(pages[4].contains(">compliance 20.0 µA</text>"))
         let formPoints = try store.characterizationPoints(of: try #require(form.runId))
         #expect(formPoints.allSatisfy { $0.amperes.map { abs($0) <= 20e-6 * (1 + 1e-6) } ?? true })
         #expect(formPoints.filter { $0.amperes == nil }.count == 4)  // one read after each device's sweep

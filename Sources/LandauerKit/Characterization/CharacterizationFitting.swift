@@ -2,8 +2,10 @@ import Foundation
 import LandauerFirmware
 import LandauerStore
 
-/// `landauer fit RUN --name NAME`: the soft-bounds model fitted to a stored pulse-response run,
-/// with the yield map of a map run of the same board, saved as a device profile.
+/// `landauer fit RUN --name NAME [--model soft-bounds|vteam]`: the soft-bounds model fitted to the
+/// trains of a stored pulse-response run at its amplitude, the VTEAM compact model to all of them
+/// when the run has 3 or more amplitudes, with the yield map of a map run of the same board, saved
+/// as a device profile.
 public enum CharacterizationFitting {
     /// What a fit reports.
     public struct Outcome: Sendable {
@@ -12,12 +14,32 @@ public enum CharacterizationFitting {
         public var file: URL
         /// Why the map run was chosen (or that there was none).
         public var mapNote: String
+        /// Why the profile has no compact model (nil when it has one, or `model` is vteam).
+        public var compactNote: String?
+    }
+
+    /// The readings the soft-bounds fit takes from a pulse-response run: with several amplitudes,
+    /// the trains at `amplitude` and the reads before any pulse, the trains renumbered 0, 1, 2, …
+    /// in their order (potentiating trains stay even); runs that recorded no amplitude, all of them.
+    public static func softBoundsPoints(_ points: [CharacterizationPoint], amplitude: Volts) -> [CharacterizationPoint] {
+        guard points.contains(where: { $0.train >= 0 && $0.voltage != nil }) else { return points }
+        let kept = points.filter { $0.train < 0 || $0.voltage.map { abs($0.value - amplitude.value) < 1e-6 } == true }
+        let trains = Set(kept.map(\.train).filter { $0 >= 0 }).sorted()
+        let number = Dictionary(uniqueKeysWithValues: trains.enumerated().map { ($0.element, $0.offset) })
+        return kept.map { p in
+            var q = p
+            if p.train >= 0 { q.train = number[p.train]! }
+            return q
+        }
     }
 
     /// Fits run `runId` (a pulse-response characterisation) and saves profile `name` in `workspace`.
     /// `mapRun`: the map whose dead cells the profile holds; nil: the newest completed map run of
-    /// the same board in the store, if any.
-    public static func run(_ runId: String, name: String, mapRun: String? = nil, store: RunStore, workspace: URL, now: Date = Date()) throws -> Outcome {
+    /// the same board in the store, if any. `model`: which model the twin's devices follow; the
+    /// compact model is fitted whenever the run has 3 or more amplitudes, and must be for vteam.
+    public static func run(
+        _ runId: String, name: String, mapRun: String? = nil, model: DeviceProfile.Model = .softBounds, store: RunStore, workspace: URL, now: Date = Date()
+    ) throws -> Outcome {
         guard DeviceProfile.isValidName(name) else {
             throw CharacterizationError.badSettings("--name \(name) is not a valid profile name: use letters, digits, '-', '_' or '.', not starting with '.'")
         }
@@ -33,7 +55,32 @@ public enum CharacterizationFitting {
             throw CharacterizationError.cannotFit("run \(run.id.prefix(8)) is \(run.status.rawValue), not completed; characterise again")
         }
         let points = try store.characterizationPoints(of: run.id, procedure: "pulse").compactMap(\.point)
-        let fit = try SoftBoundsFit.fit(points)
+        let pulses = configuration.options.pulses
+        let atAmplitude = softBoundsPoints(points, amplitude: pulses.amplitude)
+        guard atAmplitude.contains(where: { $0.train >= 0 }) else {
+            throw CharacterizationError.cannotFit("run \(run.id.prefix(8)) has no trains at its amplitude \(pulses.amplitude.formatted()), which the soft-bounds fit holds for")
+        }
+        let fit: SoftBoundsFit
+        do {
+            fit = try SoftBoundsFit.fit(atAmplitude)
+        } catch let e as CharacterizationError where model == .vteam {
+            throw CharacterizationError.cannotFit("the profile also holds the soft-bounds fit to the trains at \(pulses.amplitude.formatted()), and that failed: \(e)")
+        }
+        // The compact model: always for vteam (its refusal says what to measure), else whenever the run has 3 amplitudes.
+        let amplitudes = Set(points.compactMap { p in p.train >= 0 && p.polarity != 0 ? p.voltage.map { ($0.value * 1e6).rounded() } : nil })
+        var compact: VTEAMFit?
+        var compactNote: String?
+        if model == .vteam {
+            compact = try VTEAMFit.fit(points, widthNanoseconds: pulses.widthNanoseconds)
+        } else if amplitudes.count >= 3 {
+            do {
+                compact = try VTEAMFit.fit(points, widthNanoseconds: pulses.widthNanoseconds)
+            } catch let e as CharacterizationError {
+                compactNote = "no compact model: \(e)"
+            }
+        } else {
+            compactNote = "no compact model: the run has \(amplitudes.count) amplitude\(amplitudes.count == 1 ? "" : "s") (characterize pulse --amplitudes with 3 or more levels for one)"
+        }
         // The yield map.
         var map: RunRecord?
         var note: String
@@ -65,10 +112,11 @@ public enum CharacterizationFitting {
         let profile = DeviceProfile(
             name: name, createdAt: RunStore.timestampNow(now), pulseRun: run.id, mapRun: map?.id,
             board: DeviceProfile.Board(serial: configuration.serial, tiles: configuration.tiles, deviceReadFullScale: configuration.deviceReadFullScale),
-            pulses: configuration.options.pulses, model: "soft-bounds", fit: fit, mappedDevices: mapped, deadCells: dead)
+            pulses: pulses, model: model.rawValue, fit: fit, mappedDevices: mapped, deadCells: dead, compact: compact)
         let problems = profile.problems()
         guard problems.isEmpty else {
-            throw CharacterizationError.cannotFit("the fit gives no usable soft-bounds device (\(problems.joined(separator: "; "))); characterise with longer trains (--steps) so the devices approach their bounds")
+            throw CharacterizationError.cannotFit(
+                "the fit gives no usable \(model.rawValue) device (\(problems.joined(separator: "; "))); characterise with longer trains (--steps) so the devices approach their bounds")
         }
         let file = try profile.save(workspace: workspace)
         let encoder = JSONEncoder()
@@ -86,8 +134,22 @@ public enum CharacterizationFitting {
         figures.append(FigureRecord(runId: run.id, position: start + n, key: "fit.chi2", name: "reduced χ² (read noise and cycle-to-cycle walk)", kind: .derived, value: fit.reducedChiSquare, unit: "1", definition: "residual sum of squares over its expectation under the fitted noise model"))
         figures.append(FigureRecord(runId: run.id, position: start + n + 1, key: "fit.chi2.read", name: "reduced χ² against the read noise alone", kind: .derived, value: fit.reducedChiSquareReadNoiseOnly, unit: "1", definition: "residual sum of squares over σ_read² × (readings − parameters)"))
         figures.append(FigureRecord(runId: run.id, position: start + n + 2, key: "fit.rms", name: "residual RMS", kind: .derived, value: fit.residualRMS, unit: "S", definition: "root mean square of the fit's residuals over all devices"))
+        if let compact {
+            let definition = "VTEAM fit \(name): pooled least squares over every amplitude, drive law by generalised least squares, one-step bootstrap over devices (docs/characterization.md)"
+            for p in compact.parameters {
+                figures.append(FigureRecord(
+                    runId: run.id, position: start + figures.count, key: "fit.vteam.\(p.key)", name: "VTEAM " + p.name, kind: .derived, value: p.estimate.value, unit: p.unit,
+                    expandedUncertainty: 2 * p.estimate.uncertainty, definition: definition))
+            }
+            figures.append(FigureRecord(runId: run.id, position: start + figures.count, key: "fit.vteam.chi2", name: "VTEAM reduced χ² (read noise)", kind: .derived, value: compact.reducedChiSquare, unit: "1", definition: "weighted residual sum of squares of the full VTEAM model over readings − parameters"))
+            figures.append(FigureRecord(runId: run.id, position: start + figures.count, key: "fit.vteam.lackOfFit", name: "VTEAM lack of fit", kind: .derived, value: compact.lackOfFitChiSquare, unit: "1", definition: "device-averaged residuals in bins along the trains of each amplitude and polarity, in standard errors, squared and averaged"))
+            figures.append(FigureRecord(runId: run.id, position: start + figures.count, key: "fit.vteam.rms", name: "VTEAM residual RMS", kind: .derived, value: compact.residualRMS, unit: "S", definition: "root mean square of the VTEAM model's residuals over all devices"))
+        }
         try store.replaceFigures(of: run.id, with: figures)
-        try store.record(RunEvent(runId: run.id, kind: "fit", message: "fitted soft-bounds profile \(name) (\(fit.devices.count) devices, \(fit.excluded.count) left out) → \(file.path); \(note)"))
-        return Outcome(profile: profile, file: file, mapNote: note)
+        let compactText = compact.map { ", VTEAM compact model (lack of fit \(SignificantDigits.format($0.lackOfFitChiSquare, digits: 3)))" } ?? ""
+        try store.record(RunEvent(
+            runId: run.id, kind: "fit",
+            message: "fitted \(model.rawValue) profile \(name) (\(fit.devices.count) devices, \(fit.excluded.count) left out\(compactText)) → \(file.path); \(note)"))
+        return Outcome(profile: profile, file: file, mapNote: note, compactNote: compactNote)
     }
 }

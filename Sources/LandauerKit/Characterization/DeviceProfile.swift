@@ -2,10 +2,20 @@ import Foundation
 import LandauerFirmware
 import LandauerSimulators
 
-/// A named device profile: the simulator's soft-bounds model fitted to one board's devices, and
-/// that board's yield map. `landauer fit RUN --name NAME` writes it to `profiles/NAME.json` in the
-/// workspace; `sim:?device=profile:NAME` builds a virtual twin from it (docs/characterization.md).
+/// A named device profile: the simulator's soft-bounds model fitted to one board's devices, the
+/// VTEAM compact model when the run had pulses at 3 or more amplitudes, and that board's yield map.
+/// `landauer fit RUN --name NAME [--model soft-bounds|vteam]` writes it to `profiles/NAME.json` in
+/// the workspace; `sim:?device=profile:NAME` builds a virtual twin from it, whose devices follow
+/// the model `model` names (docs/characterization.md).
 public struct DeviceProfile: Sendable, Codable, Equatable {
+    /// The device models a twin can follow (the values of `model`).
+    public enum Model: String, Sendable, CaseIterable {
+        /// The soft-bounds pulsed model (`fit`), with device-to-device and cycle-to-cycle spreads.
+        case softBounds = "soft-bounds"
+        /// The VTEAM compact model (`compact`): voltage- and width-dependent, the same for every device.
+        case vteam
+    }
+
     /// One device that is not healthy, as the map classified it.
     public struct DeadCell: Sendable, Codable, Equatable {
         public var device: DeviceAddress
@@ -46,9 +56,13 @@ public struct DeviceProfile: Sendable, Codable, Equatable {
     public var board: Board
     /// The pulses the fit holds for (a different amplitude or width may step differently).
     public var pulses: PulseSettings
-    /// Always "soft-bounds" for now.
+    /// The model the twin's devices follow: "soft-bounds" or "vteam" (`Model`).
     public var model: String
+    /// The soft-bounds fit, to the trains at `pulses.amplitude`.
     public var fit: SoftBoundsFit
+    /// The VTEAM compact model fitted to every amplitude of the run (nil: the run had fewer than
+    /// 3 amplitudes, or the profile predates compact models).
+    public var compact: VTEAMFit?
     /// Devices mapped, and the ones that are not healthy.
     public var mappedDevices: Int
     public var deadCells: [DeadCell]
@@ -56,7 +70,7 @@ public struct DeviceProfile: Sendable, Codable, Equatable {
     /// A profile (`CharacterizationFitting.run` makes one from the store).
     public init(
         name: String, createdAt: String, pulseRun: String, mapRun: String?, board: Board, pulses: PulseSettings, model: String,
-        fit: SoftBoundsFit, mappedDevices: Int, deadCells: [DeadCell]
+        fit: SoftBoundsFit, mappedDevices: Int, deadCells: [DeadCell], compact: VTEAMFit? = nil
     ) {
         self.name = name
         self.createdAt = createdAt
@@ -68,6 +82,7 @@ public struct DeviceProfile: Sendable, Codable, Equatable {
         self.fit = fit
         self.mappedDevices = mappedDevices
         self.deadCells = deadCells
+        self.compact = compact
     }
 
     /// The soft-bounds parameters for the simulator.
@@ -81,13 +96,23 @@ public struct DeviceProfile: Sendable, Codable, Equatable {
     /// What is wrong with the profile for a simulator (empty when usable).
     public func problems() -> [String] {
         var p: [String] = []
-        if model != "soft-bounds" { p.append("model \(model) is not soft-bounds") }
-        if !(fit.dwMin.value > 0) { p.append("dwMin is not positive") }
-        if !(fit.wMin.value < 0 && fit.wMax.value > 0) { p.append("soft bounds need wMin < 0 < wMax") }
-        if !(fit.gMin.value > 0 && fit.gMax.value > fit.gMin.value) { p.append("the conductance window is not 0 < gMin < gMax") }
-        for (k, v) in [("dwMinDtoD", fit.dwMinDtoD.value), ("upDownDtoD", fit.upDownDtoD.value), ("cycleToCycle", fit.cycleToCycle.value),
-                       ("wMinDtoD", fit.wMinDtoD.value), ("wMaxDtoD", fit.wMaxDtoD.value)] where !(v >= 0 && v.isFinite) {
-            p.append("\(k) is not a finite non-negative spread")
+        switch Model(rawValue: model) {
+        case .softBounds:
+            if !(fit.dwMin.value > 0) { p.append("dwMin is not positive") }
+            if !(fit.wMin.value < 0 && fit.wMax.value > 0) { p.append("soft bounds need wMin < 0 < wMax") }
+            if !(fit.gMin.value > 0 && fit.gMax.value > fit.gMin.value) { p.append("the conductance window is not 0 < gMin < gMax") }
+            for (k, v) in [("dwMinDtoD", fit.dwMinDtoD.value), ("upDownDtoD", fit.upDownDtoD.value), ("cycleToCycle", fit.cycleToCycle.value),
+                           ("wMinDtoD", fit.wMinDtoD.value), ("wMaxDtoD", fit.wMaxDtoD.value)] where !(v >= 0 && v.isFinite) {
+                p.append("\(k) is not a finite non-negative spread")
+            }
+        case .vteam:
+            if let compact {
+                p += compact.problems()
+            } else {
+                p.append("model vteam needs a compact-model fit and the profile has none (fit a run characterised with --amplitudes of 3 or more levels)")
+            }
+        case nil:
+            p.append("model \(model) is neither \(Model.allCases.map(\.rawValue).joined(separator: " nor "))")
         }
         if board.tiles.contains(where: { $0.count != 2 || $0[0] < 1 || $0[1] < 1 }) { p.append("a tile geometry is not rows × columns") }
         for c in deadCells {
@@ -100,16 +125,21 @@ public struct DeviceProfile: Sendable, Codable, Equatable {
         return p
     }
 
-    /// The virtual twin: `base` (the reference board's electronics) with this profile's devices,
-    /// window, tile geometry and single-device read range.
+    /// The virtual twin: `base` (the reference board's electronics) with this profile's devices
+    /// (the model `model` names) and window, tile geometry and single-device read range.
     public func boardConfig(base: VirtualBoardConfig = .default) throws(CharacterizationError) -> VirtualBoardConfig {
         let problems = problems()
         guard problems.isEmpty else { throw .badProfile("profile \(name) cannot drive a simulator: " + problems.joined(separator: "; ")) }
         var c = base
         c.name = "virtual twin of \(board.serial) (profile \(name))"
         c.serial = String(("TWIN-" + board.serial).prefix(32))
-        c.deviceModel = .softBounds(parameters)
-        c.conductanceWindow = ConductanceWindow(minimum: Siemens(fit.gMin.value), maximum: Siemens(fit.gMax.value))
+        if model == Model.vteam.rawValue, let compact {
+            c.deviceModel = .vteam(compact.vteamParameters)
+            c.conductanceWindow = ConductanceWindow(minimum: Siemens(compact.gMin.value), maximum: Siemens(compact.gMax.value))
+        } else {
+            c.deviceModel = .softBounds(parameters)
+            c.conductanceWindow = ConductanceWindow(minimum: Siemens(fit.gMin.value), maximum: Siemens(fit.gMax.value))
+        }
         c.tiles = board.tiles.map { TileConfig(rows: $0[0], columns: $0[1]) }
         c.deviceReadFullScale = Amperes(board.deviceReadFullScale)
         c.stuckFraction = 0

@@ -89,22 +89,51 @@ public struct CharacterizationView: Codable, Sendable {
             let fits = try store.characterizationFits(of: run.id)
             let profile = fits.first.flatMap { try? JSONDecoder().decode(DeviceProfile.self, from: $0.profile) }
             fitName = profile?.name
-            var curves: [Curve] = []
+            let amplitudes = Set(points.compactMap { $0.train >= 0 && $0.polarity != 0 ? $0.voltage?.value : nil }).sorted()
+            var curves: [Curve] = [], compactCurves: [Curve] = []
             for d in shown {
                 let series = byDevice[d]!.filter { $0.train >= 0 && $0.polarity != 0 }.sorted { ($0.train, $0.step) < ($1.train, $1.step) }
                 let k = max(1, (series.first?.pulses ?? 1) / max(series.first?.step ?? 1, 1))
                 let steps = series.filter { $0.train == 0 }.count
                 let x = series.map { Double($0.train * steps * k + $0.pulses) }
-                curves.append(Curve(label: "\(d)", x: x, y: series.map(\.conductance.value), model: false))
+                let measured = Curve(label: "\(d)", x: x, y: series.map(\.conductance.value), model: false)
+                curves.append(measured)
                 if let fit = profile?.fit.devices.first(where: { $0.device == d }) {
+                    // The run's trains at the fitted amplitude, in order, are the fit's trains 0, 1, 2, ….
+                    let atAmplitude = Set(series.filter { p in p.voltage.map { abs($0.value - configuration.options.pulses.amplitude.value) < 1e-6 } ?? true }.map(\.train)).sorted()
+                    let number = Dictionary(uniqueKeysWithValues: atAmplitude.enumerated().map { ($0.element, $0.offset) })
+                    var mx: [Double] = [], my: [Double] = []
+                    for (p, px) in zip(series, x) {
+                        guard let t = number[p.train] else { continue }
+                        mx.append(px)
+                        my.append(fit.conductance(from: fit.starts[min(t, fit.starts.count - 1)], pulses: p.pulses, polarity: p.polarity))
+                    }
+                    curves.append(Curve(label: "\(d), fitted soft bounds", x: mx, y: my, model: true))
+                }
+                if let compact = profile?.compact {
+                    compactCurves.append(measured)
+                    // Each train drawn from its first reading: the model moves the state from there.
                     var my: [Double] = []
-                    for p in series { my.append(fit.conductance(from: fit.starts[min(p.train, fit.starts.count - 1)], pulses: p.pulses, polarity: p.polarity)) }
-                    curves.append(Curve(label: "\(d), fitted soft bounds", x: x, y: my, model: true))
+                    var first: CharacterizationPoint?
+                    for p in series {
+                        if first?.train != p.train { first = p }
+                        let f = first!
+                        my.append(compact.conductance(
+                            from: f.conductance, pulses: p.pulses - f.pulses, polarity: p.polarity, amplitude: p.voltage ?? configuration.options.pulses.amplitude).value)
+                    }
+                    compactCurves.append(Curve(label: "\(d), fitted VTEAM", x: x, y: my, model: true))
                 }
             }
+            let levels = amplitudes.count > 1 ? ", at \(amplitudes.map { SignificantDigits.format($0, digits: 3) }.joined(separator: ", ")) V in turn" : ""
             plots.append(Plot(
-                title: "Pulse response of \(shown.count) of \(byDevice.count) devices" + (fitName.map { ", with the fitted model (profile \($0))" } ?? " (not fitted yet: landauer fit RUN --name NAME)"),
-                xLabel: "pulses (potentiating and depressing trains in turn)", yLabel: "conductance", logX: false, curves: curves))
+                title: "Pulse response of \(shown.count) of \(byDevice.count) devices"
+                    + (fitName.map { ", with the fitted soft-bounds model at \(configuration.options.pulses.amplitude.formatted()) (profile \($0))" } ?? " (not fitted yet: landauer fit RUN --name NAME)"),
+                xLabel: "pulses (potentiating and depressing trains in turn\(levels))", yLabel: "conductance", logX: false, curves: curves))
+            if !compactCurves.isEmpty, let name = fitName {
+                plots.append(Plot(
+                    title: "Pulse response with the fitted VTEAM compact model (profile \(name)), each train from its first reading",
+                    xLabel: "pulses (potentiating and depressing trains in turn\(levels))", yLabel: "conductance", logX: false, curves: compactCurves))
+            }
         case .retention:
             var curves: [Curve] = []
             for d in shown {
