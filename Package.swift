@@ -14,6 +14,12 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+/// The numerical modules (the firmware engine, the simulator, training, fitting) are optimised in
+/// debug builds too: the test suite drives whole virtual boards through them, which unoptimised
+/// code runs ten times slower. Tests still see them through @testable import (debug builds enable
+/// testing), and the other modules stay at -Onone for debugging.
+let numerical: [SwiftSetting] = strict + [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
 let package = Package(
     name: "Landauer",
     platforms: [.macOS(.v15)],
@@ -33,10 +39,10 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
-        .target(name: "LandauerFirmware", path: "Firmware/LandauerFirmware", swiftSettings: strict),
+        .target(name: "LandauerFirmware", path: "Firmware/LandauerFirmware", swiftSettings: numerical),
         .target(
             name: "LandauerSimulators", dependencies: ["LandauerFirmware"],
-            path: "Simulators/LandauerSimulators", swiftSettings: strict),
+            path: "Simulators/LandauerSimulators", swiftSettings: numerical),
         .systemLibrary(
             name: "CLibSerialPort", path: "Drivers/CLibSerialPort", pkgConfig: "libserialport",
             providers: [.apt(["libserialport-dev"]), .brew(["libserialport"])]),
@@ -58,7 +64,7 @@ let package = Package(
             path: "Sources/LandauerTraining",
             exclude: ["Resources/README.md"],
             resources: [.copy("Resources/digits.csv.gz")],
-            swiftSettings: strict),
+            swiftSettings: numerical),
         .target(
             name: "LandauerStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift"), "CZlib"],
             path: "Sources/LandauerStore", swiftSettings: strict),
@@ -67,7 +73,7 @@ let package = Package(
             dependencies: [
                 "LandauerFirmware", "LandauerSimulators", "LandauerDrivers", "LandauerCalibration", "LandauerTraining", "LandauerStore",
             ],
-            path: "Sources/LandauerKit", swiftSettings: strict),
+            path: "Sources/LandauerKit", swiftSettings: numerical),
         .executableTarget(
             name: "landauer",
             dependencies: [
