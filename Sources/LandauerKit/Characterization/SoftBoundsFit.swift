@@ -125,22 +125,9 @@ public struct SoftBoundsFit: Sendable, Equatable, Codable {
         // read, so its variance is modelled as a + b·G², fitted by weighted least squares to the
         // groups' sample variances (weights: degrees of freedom over the variance squared, iterated
         // once); with reads at one conductance only it is their pooled variance.
-        var groups: [(g: Double, variance: Double, dof: Int)] = []
-        var noiseSum = 0.0, noiseDof = 0
-        for (_, ps) in byDevice {
-            for (_, group) in Dictionary(grouping: ps.filter { $0.train < 0 || $0.polarity == 0 }, by: \.train) {
-                let reads = group.map(\.conductance.value)
-                guard reads.count >= 2 else { continue }
-                let mean = reads.reduce(0, +) / Double(reads.count)
-                let ss = reads.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
-                groups.append((mean, ss / Double(reads.count - 1), reads.count - 1))
-                noiseSum += ss
-                noiseDof += reads.count - 1
-            }
+        guard let (noiseModel, pooled) = ReadNoiseModel.fromRepeatedReads(byDevice) else {
+            throw CharacterizationError.cannotFit("the run has no repeated reads before the pulses, so the read noise is unknown")
         }
-        guard noiseDof > 0 else { throw CharacterizationError.cannotFit("the run has no repeated reads before the pulses, so the read noise is unknown") }
-        let pooled = max(noiseSum / Double(noiseDof), 1e-30)
-        let noiseModel = ReadNoiseModel.fit(groups, pooled: pooled)
         let readVariance = pooled
         // Per device.
         var fits: [(fit: DeviceFit, work: DeviceWork)] = []
