@@ -22,15 +22,22 @@ public enum CharacterizationFitting {
     /// the trains at `amplitude` and the reads before any pulse, the trains renumbered 0, 1, 2, …
     /// in their order (potentiating trains stay even); runs that recorded no amplitude, all of them.
     public static func softBoundsPoints(_ points: [CharacterizationPoint], amplitude: Volts) -> [CharacterizationPoint] {
-        guard points.contains(where: { $0.train >= 0 && $0.voltage != nil }) else { return points }
-        let kept = points.filter { $0.train < 0 || $0.voltage.map { abs($0.value - amplitude.value) < 1e-6 } == true }
-        let trains = Set(kept.map(\.train).filter { $0 >= 0 }).sorted()
-        let number = Dictionary(uniqueKeysWithValues: trains.enumerated().map { ($0.element, $0.offset) })
-        return kept.map { p in
+        guard let number = softBoundsTrains(points, amplitude: amplitude) else { return points }
+        return points.compactMap { p in
+            guard p.train >= 0 else { return p }
+            guard let t = number[p.train] else { return nil }
             var q = p
-            if p.train >= 0 { q.train = number[p.train]! }
+            q.train = t
             return q
         }
+    }
+
+    /// The run's trains at `amplitude`, each mapped to its number in the soft-bounds fit (0, 1,
+    /// 2, … in order); nil when the run recorded no amplitudes (every train, as numbered).
+    public static func softBoundsTrains(_ points: [CharacterizationPoint], amplitude: Volts) -> [Int: Int]? {
+        guard points.contains(where: { $0.train >= 0 && $0.voltage != nil }) else { return nil }
+        let trains = Set(points.filter { $0.train >= 0 && $0.voltage.map { abs($0.value - amplitude.value) < 1e-6 } == true }.map(\.train)).sorted()
+        return Dictionary(uniqueKeysWithValues: trains.enumerated().map { ($0.element, $0.offset) })
     }
 
     /// Fits run `runId` (a pulse-response characterisation) and saves profile `name` in `workspace`.
@@ -66,20 +73,14 @@ public enum CharacterizationFitting {
         } catch let e as CharacterizationError where model == .vteam {
             throw CharacterizationError.cannotFit("the profile also holds the soft-bounds fit to the trains at \(pulses.amplitude.formatted()), and that failed: \(e)")
         }
-        // The compact model: always for vteam (its refusal says what to measure), else whenever the run has 3 amplitudes.
-        let amplitudes = Set(points.compactMap { p in p.train >= 0 && p.polarity != 0 ? p.voltage.map { ($0.value * 1e6).rounded() } : nil })
+        // The compact model whenever the data allow (3 or more amplitudes); its refusal says what to
+        // measure, and is the fit's own error when the twin is to follow it.
         var compact: VTEAMFit?
         var compactNote: String?
-        if model == .vteam {
+        do {
             compact = try VTEAMFit.fit(points, widthNanoseconds: pulses.widthNanoseconds)
-        } else if amplitudes.count >= 3 {
-            do {
-                compact = try VTEAMFit.fit(points, widthNanoseconds: pulses.widthNanoseconds)
-            } catch let e as CharacterizationError {
-                compactNote = "no compact model: \(e)"
-            }
-        } else {
-            compactNote = "no compact model: the run has \(amplitudes.count) amplitude\(amplitudes.count == 1 ? "" : "s") (characterize pulse --amplitudes with 3 or more levels for one)"
+        } catch let e as CharacterizationError where model == .softBounds {
+            compactNote = "no compact model: \(e)"
         }
         // The yield map.
         var map: RunRecord?

@@ -90,6 +90,8 @@ public struct CharacterizationView: Codable, Sendable {
             let profile = fits.first.flatMap { try? JSONDecoder().decode(DeviceProfile.self, from: $0.profile) }
             fitName = profile?.name
             let amplitudes = Set(points.compactMap { $0.train >= 0 && $0.polarity != 0 ? $0.voltage?.value : nil }).sorted()
+            // The soft-bounds fit's trains: the run's trains at its amplitude, renumbered.
+            let fittedTrains = CharacterizationFitting.softBoundsTrains(points, amplitude: configuration.options.pulses.amplitude)
             var curves: [Curve] = [], compactCurves: [Curve] = []
             for d in shown {
                 let series = byDevice[d]!.filter { $0.train >= 0 && $0.polarity != 0 }.sorted { ($0.train, $0.step) < ($1.train, $1.step) }
@@ -99,12 +101,9 @@ public struct CharacterizationView: Codable, Sendable {
                 let measured = Curve(label: "\(d)", x: x, y: series.map(\.conductance.value), model: false)
                 curves.append(measured)
                 if let fit = profile?.fit.devices.first(where: { $0.device == d }) {
-                    // The run's trains at the fitted amplitude, in order, are the fit's trains 0, 1, 2, ….
-                    let atAmplitude = Set(series.filter { p in p.voltage.map { abs($0.value - configuration.options.pulses.amplitude.value) < 1e-6 } ?? true }.map(\.train)).sorted()
-                    let number = Dictionary(uniqueKeysWithValues: atAmplitude.enumerated().map { ($0.element, $0.offset) })
                     var mx: [Double] = [], my: [Double] = []
                     for (p, px) in zip(series, x) {
-                        guard let t = number[p.train] else { continue }
+                        guard let t = fittedTrains.map({ $0[p.train] }) ?? p.train else { continue }
                         mx.append(px)
                         my.append(fit.conductance(from: fit.starts[min(t, fit.starts.count - 1)], pulses: p.pulses, polarity: p.polarity))
                     }
